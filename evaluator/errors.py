@@ -1,0 +1,59 @@
+"""One error hierarchy. Every message says where, what was expected, and how to fix it."""
+
+from __future__ import annotations
+
+
+class EvalError(Exception):
+    """Base for every error the tool reports to a person (one line, non-zero exit)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """The message and the fix on one line, as the CLI prints it."""
+        text = " ".join(self.message.split())
+        if self.hint:
+            text += " — " + " ".join(self.hint.split())
+        return text
+
+
+class UsageError(EvalError):
+    """The command line itself is wrong (unknown stage, bad option value). Exit 2."""
+
+    exit_code = 2
+
+
+class InputFileError(EvalError):
+    """An input file is missing, empty, binary or not UTF-8."""
+
+
+class GuideError(EvalError):
+    """An interview guide does not validate or cannot be imported."""
+
+
+class TranscriptError(EvalError):
+    """A transcript cannot be read, written or is unusable."""
+
+
+class AudioError(EvalError):
+    """An audio or video file cannot be decoded or transcribed."""
+
+
+class ModelError(EvalError):
+    """A Whisper model cannot be found, verified or loaded."""
+
+
+class AlignmentError(EvalError):
+    """A transcript cannot be aligned to a stage."""
+
+
+class LLMError(EvalError):
+    """The LLM endpoint failed or is not configured."""
+
+
+class ReviewError(EvalError):
+    """A review decision or scorecard is invalid."""

@@ -1,0 +1,70 @@
+"""Text normalisation shared by alignment, evidence lookup and coaching."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_WS = re.compile(r"\s+")
+_APOS = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"})
+
+# Disfluencies that carry no meaning for matching (not removed from anything shown to people).
+FILLERS = frozenset("uh um uhm erm er ah hmm mm mhm like".split())
+
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at for with by from as is are was were be been being do does did
+    have has had you your yours i me my we our us they them their it its this that these those what which who
+    whom how when where why can could would should will shall may might must so than then there here about into
+    over also just very any some such not no nor too s t don doesn didn ve ll re d m o y""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Unicode-fold: NFKC, straight quotes and dashes."""
+    return unicodedata.normalize("NFKC", text).translate(_APOS)
+
+
+def normalize(text: str) -> str:
+    """Lowercase, drop punctuation (apostrophes join: "don't" -> "dont"), collapse whitespace."""
+    t = fold(text).lower().replace("'", "")
+    t = _PUNCT.sub(" ", t)
+    return _WS.sub(" ", t).strip()
+
+
+def words(text: str, *, drop_fillers: bool = True) -> list[str]:
+    """Normalised word tokens, optionally without fillers ("uh", "um")."""
+    toks = normalize(text).split()
+    return [w for w in toks if w not in FILLERS] if drop_fillers else toks
+
+
+def content_words(text: str) -> list[str]:
+    """Normalised tokens without stopwords and fillers, crudely stemmed."""
+    return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
+
+
+def stem(word: str) -> str:
+    """A tiny suffix stripper: enough to match 'retaining'/'retention'/'retained' loosely."""
+    for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s"):
+        if len(word) > len(suf) + 3 and word.endswith(suf):
+            return word[: -len(suf)]
+    return word
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A lowercase ASCII slug, cut at a word boundary."""
+    t = unicodedata.normalize("NFKD", fold(text)).encode("ascii", "ignore").decode()
+    t = re.sub(r"[^a-zA-Z0-9]+", "-", t).strip("-").lower()
+    if len(t) > max_len:
+        t = t[:max_len].rsplit("-", 1)[0]
+    return t or "x"
+
+
+def fmt_time(seconds: float | None) -> str:
+    """'1:02:03' / '2:03' style timestamp, or '--:--' when unknown."""
+    if seconds is None:
+        return "--:--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
