@@ -1,0 +1,297 @@
+"""Decoding recordings to 16 kHz float32 samples, with one-line errors for every bad input.
+
+Any container PyAV (FFmpeg) decodes works: wav, flac, mp3, m4a/aac, mp4/mov, webm/mkv, ogg/opus.
+Heavy imports (av, numpy) stay inside functions so importing this module is instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evaluator.errors import AudioError
+
+SAMPLE_RATE = 16000
+
+# Containers we accept by extension. FFmpeg reads more, but an extension outside this list is far
+# more often a wrong path (a .json transcript, a .pdf) than an exotic recording.
+AUDIO_EXTENSIONS = frozenset(
+    ".wav .wave .flac .mp3 .m4a .aac .mp4 .m4v .mov .webm .mkv .ogg .oga .opus .wma .aiff .aif .amr .3gp".split()
+)
+
+# Peak level (full scale = 1.0) below which a whole recording counts as silent: -60 dBFS.
+SILENCE_PEAK = 0.001
+# A decoded length shorter than the header's by more than this (and this share) means truncation.
+_TRUNCATED_MIN_S = 1.0
+_TRUNCATED_SHARE = 0.97
+
+
+@dataclass
+class DecodedAudio:
+    """Decoded samples: one float32 array per returned channel, at SAMPLE_RATE Hz."""
+
+    path: Path
+    channels: list[Any]  # numpy float32 arrays, one per channel (one when mixed down to mono)
+    source_channels: int  # how many channels the file itself has
+    codec: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return len(self.channels[0]) / SAMPLE_RATE if self.channels else 0.0
+
+    @property
+    def mono(self):
+        """The first (or only) channel."""
+        return self.channels[0]
+
+
+def check_audio_path(path: str | Path) -> Path:
+    """Refuse a missing path, a directory, an empty file or an extension we do not decode."""
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"{p}: no such audio file", hint="check the path")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a directory, expected an audio or video file", hint="name a file inside it")
+    ext = p.suffix.lower()
+    if ext not in AUDIO_EXTENSIONS:
+        raise AudioError(
+            f"{p}: unsupported audio extension {ext or '(none)'!r}",
+            hint="give a recording (" + ", ".join(sorted(e.lstrip('.') for e in _COMMON)) + ") or convert it, "
+            f"e.g. `ffmpeg -i {p.name} {p.stem}.wav`; transcripts go to other commands",
+        )
+    if p.stat().st_size == 0:
+        raise AudioError(f"{p}: the audio file is empty (0 bytes)", hint="re-export or re-download the recording")
+    return p
+
+
+_COMMON = (".wav", ".flac", ".mp3", ".m4a", ".mp4", ".webm", ".ogg")
+
+
+def probe_channels(path: str | Path) -> int:
+    """Number of channels of the first audio stream (after the same checks as decode_audio)."""
+    import av
+
+    p = check_audio_path(path)
+    with _open(p, av) as container:
+        return _audio_stream(container, p).codec_context.channels
+
+
+def decode_audio(path: str | Path, split_channels: bool = False, *, expected_channels: int | None = None) -> DecodedAudio:
+    """Decode a recording to 16 kHz float32: mixed to mono, or one array per channel.
+
+    `expected_channels` (with split_channels) demands that layout, e.g. 2 for an interviewer/candidate
+    call recording; a file with another layout is an AudioError. Truncated, corrupt, non-audio and
+    zero-length files are AudioErrors too; an all-silent file is not (see `check_speech`).
+    """
+    import av
+    import numpy as np
+
+    p = check_audio_path(path)
+    with _open(p, av) as container:
+        stream = _audio_stream(container, p)
+        n_src = stream.codec_context.channels or 1
+        codec = stream.codec_context.name
+        if split_channels and expected_channels is not None and n_src != expected_channels:
+            what = {1: "mono (1 channel)", 2: "stereo (2 channels)"}.get(n_src, f"{n_src} channels")
+            raise AudioError(
+                f"{p}: the recording is {what}, but {expected_channels} channels were requested "
+                "(one per party)",
+                hint="drop --channels for a recording where both parties share a channel"
+                + (" (use --rttm for speaker turns)" if n_src == 1 else ""),
+            )
+        declared_s = _declared_duration(container, stream)
+        if p.suffix.lower() in (".wav", ".wave"):
+            # FFmpeg clamps a WAV's length to the bytes present, so read the header's promise ourselves.
+            declared_s = _wav_declared_duration(p) or declared_s
+        layout = _layout_name(n_src) if split_channels else "mono"
+        resampler = av.audio.resampler.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE)
+        chunks: list[Any] = []
+        bad_frames = 0
+        try:
+            for frame in _frames(container, stream, av):
+                if frame is None:
+                    bad_frames += 1
+                    continue
+                frame.pts = None  # resample by count, not timestamps (VFR/odd pts in webm from browsers)
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except (av.error.InvalidDataError, av.error.EOFError, ValueError) as exc:
+            if not chunks:
+                raise AudioError(f"{p}: cannot decode the audio ({_av_reason(exc)})",
+                                 hint="the file is corrupt; re-export or re-download it") from None
+            bad_frames += 1
+    data = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    n_out = n_src if split_channels else 1
+    if n_out > 1:
+        data = data[: len(data) - len(data) % n_out].reshape(-1, n_out).T
+        channels = [np.ascontiguousarray(c, dtype=np.float32) for c in data]
+    else:
+        channels = [data.astype(np.float32, copy=False)]
+    decoded_s = len(channels[0]) / SAMPLE_RATE
+    if decoded_s == 0:
+        if bad_frames:
+            raise AudioError(f"{p}: no audio could be decoded ({bad_frames} corrupt frame(s))",
+                             hint="the file is corrupt; re-export or re-download it")
+        raise AudioError(f"{p}: the recording has zero length (no audio samples)",
+                         hint="check that the recording actually captured audio")
+    if declared_s and declared_s - decoded_s > _TRUNCATED_MIN_S and decoded_s < declared_s * _TRUNCATED_SHARE:
+        raise AudioError(
+            f"{p}: the file is truncated: its header promises {declared_s:.1f} s but only "
+            f"{decoded_s:.1f} s could be decoded",
+            hint="re-copy or re-download the complete file (or re-mux what is left: "
+            f"`ffmpeg -i {p.name} -c:a pcm_s16le fixed.wav`)",
+        )
+    warnings = []
+    if bad_frames:
+        warnings.append(f"{p.name}: skipped {bad_frames} corrupt audio frame(s); the transcript may have gaps")
+    if split_channels and n_src == 2 and expected_channels == 2 and _same_signal(channels[0], channels[1]):
+        raise AudioError(
+            f"{p}: both stereo channels carry the same audio, so they cannot separate interviewer and candidate",
+            hint="drop --channels (use --rttm for speaker turns)",
+        )
+    return DecodedAudio(path=p, channels=channels, source_channels=n_src, codec=codec, warnings=warnings)
+
+
+def is_silent(samples) -> bool:
+    """True when the whole signal stays below -60 dBFS (digital silence or a muted mic)."""
+    import numpy as np
+
+    return samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK
+
+
+def speech_seconds(samples) -> float:
+    """Seconds of speech found by the Silero VAD bundled with faster-whisper (0 for silence)."""
+    if is_silent(samples):
+        return 0.0
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    stamps = get_speech_timestamps(samples, VadOptions())
+    return sum(s["end"] - s["start"] for s in stamps) / SAMPLE_RATE
+
+
+def check_speech(audio: DecodedAudio) -> None:
+    """Raise AudioError when no channel has speech (silence or noise only)."""
+    if all(speech_seconds(c) == 0 for c in audio.channels):
+        raise AudioError(
+            f"{audio.path}: no speech found in {audio.duration_s:.1f} s of audio (silence or noise only)",
+            hint="check the microphone track or that this is the right file",
+        )
+
+
+# ---------------------------------------------------------------- internals
+
+
+class _open:
+    """av.open with our errors: non-audio content, permission problems."""
+
+    def __init__(self, path: Path, av):
+        self.path, self.av, self.container = path, av, None
+
+    def __enter__(self):
+        av = self.av
+        try:
+            self.container = av.open(str(self.path), mode="r", metadata_errors="ignore")
+        except PermissionError:
+            raise AudioError(f"{self.path}: permission denied", hint="check the file's permissions") from None
+        except (av.error.InvalidDataError, av.error.EOFError, ValueError) as exc:
+            if _looks_like_text(self.path):
+                raise AudioError(
+                    f"{self.path}: is a text file, not audio, despite its {self.path.suffix} extension",
+                    hint="give the recording itself; a transcript goes to `interview-eval transcript`",
+                ) from None
+            raise AudioError(
+                f"{self.path}: not a recording FFmpeg can read ({_av_reason(exc)}); the content does not "
+                f"match its {self.path.suffix} extension or the file is corrupt",
+                hint="open it in a media player; re-export or re-download it",
+            ) from None
+        except av.error.FFmpegError as exc:
+            raise AudioError(f"{self.path}: cannot open the recording ({_av_reason(exc)})",
+                             hint="re-export or re-download it") from None
+        return self.container
+
+    def __exit__(self, *exc):
+        if self.container is not None:
+            self.container.close()
+        return False
+
+
+def _looks_like_text(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+        head.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return bool(head.strip()) and b"\x00" not in head
+
+
+def _audio_stream(container, path: Path):
+    if not container.streams.audio:
+        kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
+        raise AudioError(f"{path}: the file has no audio track ({kinds})",
+                         hint="export the recording with its audio, or give the audio file")
+    return container.streams.audio[0]
+
+
+def _frames(container, stream, av):
+    """Decoded frames of one stream; None in place of a frame FFmpeg rejected as invalid."""
+    for packet in container.demux(stream):
+        try:
+            yield from packet.decode()
+        except av.error.InvalidDataError:
+            yield None
+
+
+def _declared_duration(container, stream) -> float | None:
+    """What the header says the audio lasts, in seconds (None when it does not say)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / 1_000_000
+    return None
+
+
+def _wav_declared_duration(path: Path) -> float | None:
+    """Seconds the RIFF header's data chunk promises (None if unknown or a streaming placeholder)."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return None
+    pos, byte_rate = 12, None
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+        if cid == b"fmt " and pos + 16 <= len(head):
+            byte_rate = struct.unpack("<I", head[pos + 16:pos + 20])[0]
+        if cid == b"data":
+            # 0 and 0xFFFFFFFF are what live recorders write before they know the length.
+            if not byte_rate or size in (0, 0xFFFFFFFF) or head[:4] == b"RF64":
+                return None
+            return size / byte_rate
+        pos += 8 + size + (size & 1)
+    return None
+
+
+def _layout_name(n: int) -> str:
+    return {1: "mono", 2: "stereo"}.get(n, f"{n}c")
+
+
+def _same_signal(a, b) -> bool:
+    import numpy as np
+
+    n = min(len(a), len(b))
+    return n > 0 and float(np.max(np.abs(a[:n] - b[:n]))) < 1e-4
+
+
+def _av_reason(exc: BaseException) -> str:
+    msg = getattr(exc, "strerror", None) or str(exc)
+    return " ".join(str(msg).split()).rstrip(":").strip() or type(exc).__name__
