@@ -61,22 +61,30 @@ def print_markdown(text: str) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
+def _line(prefix: str, colour: str, message: str) -> None:
+    """One unwrapped line on stderr; coloured only on a terminal."""
+    message = " ".join(str(message).split())
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\x1b[{colour}m{prefix}\x1b[0m {message}\n")
+    else:
+        sys.stderr.write(f"{prefix} {message}\n")
+    sys.stderr.flush()
+
+
 def warn(message: str) -> None:
     """A yellow warning line on stderr."""
-    _stderr().print(f"[yellow]warning:[/yellow] {message}", markup=True, highlight=False)
+    _line("warning:", "33", message)
 
 
 def info(message: str) -> None:
     """A progress/log line on stderr, only when stderr is a terminal."""
     if sys.stderr.isatty():
-        _stderr().print(message, markup=False, highlight=False)
+        sys.stderr.write(message + "\n")
 
 
 def fail(exc: EvalError) -> None:
     """One red line on stderr and the error's exit code."""
-    from rich.markup import escape
-
-    _stderr().print(f"[red]error:[/red] {escape(exc.one_line())}", markup=True, highlight=False)
+    _line("error:", "31", exc.one_line())
     raise typer.Exit(exc.exit_code)
 
 
@@ -207,23 +215,18 @@ def main() -> None:
     except EvalError as exc:
         if debug:
             raise
-        from rich.markup import escape
-
-        _stderr().print(f"[red]error:[/red] {escape(exc.one_line())}", markup=True, highlight=False)
+        _line("error:", "31", exc.one_line())
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         if debug:
             raise
-        _stderr().print("[red]error:[/red] interrupted", markup=True)
+        _line("error:", "31", "interrupted")
         sys.exit(130)
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
             raise
-        _stderr().print(
-            f"[red]error:[/red] internal error: {type(exc).__name__}: {exc} "
-            "(set INTERVIEW_EVAL_DEBUG=1 for the traceback and please report it)",
-            markup=False,
-        )
+        _line("error:", "31", f"internal error: {type(exc).__name__}: {exc} "
+              "(set INTERVIEW_EVAL_DEBUG=1 for the traceback and please report it)")
         sys.exit(1)
 
 

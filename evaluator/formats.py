@@ -106,6 +106,15 @@ def format_for_path(path: str | Path) -> str:
 _TS = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _TS_RE = re.compile(rf"^(?:(\d+):)?(\d{{1,2}}):(\d{{2}})(?:[.,](\d{{1,3}}))?$")
 _TIMING_RE = re.compile(rf"^\s*({_TS})\s*-->\s*({_TS})(?:\s+.*)?$")
+_TS_LIKE = re.compile(r"\d+:\d+(?::\d+)?(?:[.,]\d+)?")
+
+
+def _looks_like_timing(line: str) -> bool:
+    """A cue timing line, well-formed or not ('00:01.5 -> 00:04', '00:00:01 - 00:00:04')."""
+    if "-->" in line:
+        return True
+    # Two time stamps joined by something arrow-like, and nothing else.
+    return len(_TS_LIKE.findall(line)) == 2 and re.fullmatch(r"[\s\-–>=]+", _TS_LIKE.sub("", line)) is not None
 
 
 def parse_timestamp(text: str) -> float:
@@ -359,7 +368,7 @@ def read_vtt(text: str, source: str) -> Transcript:
         head = block[0].strip()
         if re.match(r"^(NOTE|STYLE|REGION)(?:[ \t]|$)", head):
             continue
-        timing_idx = next((i for i, line in enumerate(block[:2]) if "-->" in line), None)
+        timing_idx = next((i for i, line in enumerate(block[:2]) if _looks_like_timing(line)), None)
         cue_no = len(raw) + 1
         if timing_idx is None:
             raise TranscriptError(
@@ -461,7 +470,7 @@ def read_srt(text: str, source: str) -> Transcript:
     warnings: list[str] = []
     missing_idx: list[int] = []
     blocks = _blocks(lines)
-    if not any("-->" in line for line in lines):
+    if not any(_looks_like_timing(line) for line in lines):
         raise TranscriptError(
             f"{source}: no SRT cues found (no 'hh:mm:ss,mmm --> hh:mm:ss,mmm' timing lines)",
             hint="check the file, or name its real format with --format (txt for plain 'Name: text' lines)",
@@ -472,15 +481,16 @@ def read_srt(text: str, source: str) -> Transcript:
         while i < len(block):
             line = block[i].strip()
             idx_line = None
-            if _INDEX_RE.match(line) and i + 1 < len(block) and "-->" in block[i + 1]:
+            if _INDEX_RE.match(line) and i + 1 < len(block):
                 idx_line, i = line, i + 1
                 line = block[i].strip()
-            if "-->" not in line:
-                what = "a cue number" if not raw else "a cue number, or a blank line between cues"
+            if not _looks_like_timing(line):
                 raise TranscriptError(
-                    f"{source}, line {lineno + i}: expected {what} and a timing line "
-                    f"'hh:mm:ss,mmm --> hh:mm:ss,mmm', found {line[:50]!r}",
-                    hint="each SRT cue is: number, timing line, text, blank line; restore the missing lines",
+                    f"{source}, line {lineno + i}: text outside any cue ({line[:50]!r}): expected "
+                    + ("a timing line 'hh:mm:ss,mmm --> hh:mm:ss,mmm' after the cue number" if idx_line
+                       else "a cue number and a timing line 'hh:mm:ss,mmm --> hh:mm:ss,mmm' before the text"),
+                    hint="each SRT cue is: number, timing line, text lines, blank line; restore the missing lines "
+                    "(or remove the blank line inside the cue text)",
                 )
             tl_no = lineno + i
             where = f"line {tl_no} (cue {idx_line})" if idx_line else f"line {tl_no} (cue {len(raw) + 1})"
@@ -498,8 +508,8 @@ def read_srt(text: str, source: str) -> Transcript:
                 ) from None
             i += 1
             body: list[str] = []
-            while i < len(block) and "-->" not in block[i] and not (
-                _INDEX_RE.match(block[i].strip()) and i + 1 < len(block) and "-->" in block[i + 1]
+            while i < len(block) and not _looks_like_timing(block[i]) and not (
+                _INDEX_RE.match(block[i].strip()) and i + 1 < len(block) and _looks_like_timing(block[i + 1])
             ):
                 body.append(block[i])
                 i += 1

@@ -6,6 +6,7 @@ people. Loading validates them with pydantic and reports errors with the YAML li
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 from typing import Literal
@@ -331,6 +332,9 @@ def parse_guide_yaml(text: str, *, source: str = "<guide>") -> Guide:
         err = exc.errors()[0]
         loc = list(err["loc"])
         line = _yaml_line(root, loc)
+        bad = re.search(r"anchor score\(s\) \[(\d+)", err["msg"])
+        if bad:  # point at the offending anchor, not at `anchors:`
+            line = _yaml_line(root, loc + [bad.group(1)]) or line
         where = f", line {line}" if line else ""
         path = ".".join(str(p) for p in loc) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")

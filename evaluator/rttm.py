@@ -150,7 +150,7 @@ def _split_by_speaker(seg: Segment, turns: list[SpeakerTurn]) -> list[Segment]:
         return [seg.model_copy(update={"speaker": merged[0][0]})]
     return [
         Segment(id=seg.id, start_s=ws[0].start_s, end_s=ws[-1].end_s, speaker=who, role=seg.role,
-                text="".join(w.text for w in ws).strip(), words=ws)
+                text=" ".join(w.text.strip() for w in ws).strip(), words=ws)
         for who, ws in merged
     ]
 
