@@ -232,6 +232,9 @@ def _looks_like_text(path: Path) -> bool:
 
 def _audio_stream(container, path: Path):
     if not container.streams.audio:
+        if _looks_like_text(path):  # FFmpeg's tty demuxer "reads" text files as video
+            raise AudioError(f"{path}: is a text file, not audio, despite its {path.suffix} extension",
+                             hint="give the recording itself; a transcript goes to `interview-eval transcript`")
         kinds = ", ".join(sorted({s.type for s in container.streams})) or "no streams"
         raise AudioError(f"{path}: the file has no audio track ({kinds})",
                          hint="export the recording with its audio, or give the audio file")

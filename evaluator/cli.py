@@ -31,7 +31,8 @@ app.add_typer(transcript_app, name="transcript")
 def _stderr():
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    # soft_wrap: a long error stays one line when stderr is piped (rich would wrap at 80 columns).
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stdout():
@@ -202,6 +203,341 @@ def guides_schema(
         atomic_write(output, text)
     else:
         sys.stdout.write(text)
+
+
+# ---------------------------------------------------------------- transcribe
+
+
+def _transcribe_progress():
+    """A rich progress bar on stderr (audio seconds done / total), or None when stderr is not a TTY."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("transcribing"), BarColumn(),
+                   TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("transcribe", total=None)
+
+    def update(done_s: float, total_s: float) -> None:
+        bar.update(task, completed=done_s, total=total_s)
+
+    return bar, update
+
+
+@app.command("transcribe")
+def transcribe_cmd(
+    audio: Annotated[Path, typer.Argument(help="A recording: wav, mp3, m4a, mp4, webm, ogg, flac, ...")],
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="Write the transcript here; the format follows the extension (.json .vtt .srt .txt).")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", help="A faster-whisper model name (small.en, ...) or a local model directory. "
+        "Default: the bundled, verified tiny.en (offline).")] = None,
+    channels: Annotated[Optional[str], typer.Option(
+        "--channels", help="One role per channel, left first, for a call recorded with one party per "
+        "channel: interviewer,candidate.")] = None,
+    rttm: Annotated[Optional[Path], typer.Option(
+        "--rttm", help="Speaker turns for a mono recording (RTTM from pyannote or whisperX).")] = None,
+    interviewer: Annotated[Optional[str], typer.Option(
+        "--interviewer", help="The RTTM speaker label of the interviewer (e.g. SPEAKER_00).")] = None,
+    candidate: Annotated[Optional[str], typer.Option(
+        "--candidate", help="The RTTM speaker label of the candidate.")] = None,
+    language: Annotated[str, typer.Option("--language", help="Spoken language code, or 'auto'.")] = "en",
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Transcribe again even if this audio was transcribed before with the same model.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Transcribe a recording with Whisper: timestamps, word times, speakers and roles.
+
+    Without -o the transcript is printed; with -o it is written (atomically) and a summary printed.
+    Results are cached by audio content, model and options ($INTERVIEW_EVAL_CACHE_DIR).
+    """
+    from evaluator.transcribe import transcribe_file
+
+    try:
+        if output is not None:
+            from evaluator.formats import format_for_path
+
+            format_for_path(output)  # an unsupported -o extension fails before minutes of transcription
+        bar, update = _transcribe_progress()
+        try:
+            if bar is not None:
+                bar.start()
+            t = transcribe_file(audio, model=model, channels=channels, rttm=rttm, language=language,
+                                device=device, use_cache=not no_cache, progress=update,
+                                interviewer=interviewer, candidate=candidate)
+        finally:
+            if bar is not None:
+                bar.stop()
+        if output is not None:
+            from evaluator.formats import write_transcript
+
+            write_transcript(t, output)
+    except EvalError as exc:
+        fail(exc)
+    for w in t.meta.warnings:
+        warn(w)
+    summary = {
+        "source": str(audio), "output": str(output) if output else None, "duration_s": t.meta.duration_s,
+        "segments": len(t.segments), "speakers": t.speakers,
+        "roles": {r.speaker: r.role.value for r in t.meta.roles},
+        "model": t.meta.asr.model if t.meta.asr else None, "warnings": t.meta.warnings,
+    }
+    if json_out:
+        print_json(summary if output else t)
+        return
+    if output:
+        sys.stdout.write(f"{audio}: {t.meta.duration_s or 0:.0f} s, {len(t.segments)} segments, "
+                         f"model {summary['model']} -> {output}\n")
+        return
+    from evaluator.text import fmt_time
+
+    lines = []
+    for s in t.segments:
+        who = s.speaker or "?"
+        if s.role.value not in ("unknown", who.lower()):
+            who += f" ({s.role.value})"
+        lines.append(f"[{fmt_time(s.start_s)}] {who}: {s.text}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------- transcripts
+
+TranscriptInterviewerOpt = Annotated[Optional[list[str]], typer.Option(
+    "--interviewer", help="Speaker name of the interviewer (case-insensitive; repeat for a panel).")]
+TranscriptCandidateOpt = Annotated[Optional[list[str]], typer.Option(
+    "--candidate", help="Speaker name of the candidate (case-insensitive).")]
+TranscriptGuideOpt = Annotated[Optional[str], typer.Option(
+    "--guide", help="A guide (YAML path or bundled name) whose questions help tell who is the interviewer.")]
+TranscriptStageOpt = Annotated[Optional[str], typer.Option(
+    "--stage", help="Only this stage's questions (id or full name); needs --guide.")]
+
+
+def _guide_questions(guide: Optional[str], stage: Optional[str]) -> Optional[list[str]]:
+    """Question texts of a guide or one stage, for role inference."""
+    if stage and not guide:
+        raise UsageError("--stage needs --guide", hint="add --guide NAME_OR_PATH (see `guides list`)")
+    if not guide:
+        return None
+    from evaluator.guide import load_guide
+
+    g = load_guide(guide)
+    stages = [g.stage(stage)] if stage else g.stages
+    return [q.text for st in stages for q in st.questions]
+
+
+def _load_transcript_with_roles(path: Path, fmt, interviewer, candidate, guide, stage):
+    from evaluator.formats import read_transcript
+    from evaluator.roles import assign_roles
+
+    questions = _guide_questions(guide, stage)
+    t = read_transcript(path, fmt)
+    return assign_roles(t, interviewer=interviewer, candidate=candidate, question_texts=questions)
+
+
+@transcript_app.command("show")
+def transcript_show(
+    file: Annotated[Path, typer.Argument(help="A transcript: .json .vtt .srt .txt (Zoom, Teams, Meet, Otter exports).")],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="json, vtt, srt or txt; default from the extension.")] = None,
+    interviewer: TranscriptInterviewerOpt = None,
+    candidate: TranscriptCandidateOpt = None,
+    guide: TranscriptGuideOpt = None,
+    stage: TranscriptStageOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show a transcript: time, speaker, role and text, and how each speaker's role was assigned."""
+    try:
+        t = _load_transcript_with_roles(file, fmt, interviewer, candidate, guide, stage)
+    except EvalError as exc:
+        fail(exc)
+    for w in t.meta.warnings:
+        warn(w)
+    if json_out:
+        print_json(t)
+        return
+    from evaluator.text import fmt_time
+
+    head = (f"{file} ({t.meta.source_format}): {len(t.segments)} segments, {fmt_time(t.meta.duration_s)}, "
+            f"speakers: {', '.join(repr(s) for s in t.speakers)}")
+    lines = [head, "", "Roles:"]
+    for ra in t.meta.roles:
+        lines.append(f"  {ra.speaker or '(no speaker)'}: {ra.role.value} "
+                     f"({ra.method}, confidence {ra.confidence:.2f}) {ra.evidence}".rstrip())
+    lines.append("")
+    for s in t.segments:
+        who = s.speaker or "?"
+        lines.append(f"[{fmt_time(s.start_s)}] {who} ({s.role.value}): {s.text}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+@transcript_app.command("convert")
+def transcript_convert(
+    src: Annotated[Path, typer.Argument(help="The transcript to read.")],
+    dst: Annotated[Path, typer.Argument(help="Where to write it (atomically); format from the extension or --to.")],
+    from_fmt: Annotated[Optional[str], typer.Option("--from", help="Input format: json, vtt, srt or txt.")] = None,
+    to_fmt: Annotated[Optional[str], typer.Option("--to", help="Output format: json, vtt, srt or txt.")] = None,
+    interviewer: TranscriptInterviewerOpt = None,
+    candidate: TranscriptCandidateOpt = None,
+    guide: TranscriptGuideOpt = None,
+    stage: TranscriptStageOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Convert a transcript between formats (roles are kept in JSON; other formats keep speakers)."""
+    from evaluator.formats import format_for_path, normalize_format, write_transcript
+
+    try:
+        out_fmt = normalize_format(to_fmt) if to_fmt else format_for_path(dst)  # fail before reading
+        t = _load_transcript_with_roles(src, from_fmt, interviewer, candidate, guide, stage)
+        write_transcript(t, dst, out_fmt)
+    except EvalError as exc:
+        fail(exc)
+    for w in t.meta.warnings:
+        warn(w)
+    summary = {"source": str(src), "source_format": t.meta.source_format, "output": str(dst), "format": out_fmt,
+               "segments": len(t.segments), "speakers": t.speakers,
+               "roles": {r.speaker: r.role.value for r in t.meta.roles}, "warnings": t.meta.warnings}
+    if json_out:
+        print_json(summary)
+        return
+    sys.stdout.write(f"{src} ({t.meta.source_format}, {len(t.segments)} segments) -> {dst} ({out_fmt})\n")
+
+
+# ---------------------------------------------------------------- interviews: shared options
+
+GuideOpt = Annotated[str, typer.Option("--guide", "-g", help="A guide: YAML path or bundled name (see `guides list`).")]
+StageOpt = Annotated[Optional[str], typer.Option(
+    "--stage", "-s", help="Stage id or full name; default: detected from the transcript.")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="Input transcript format (json, vtt, srt, txt).")]
+InterviewerOpt = Annotated[Optional[list[str]], typer.Option(
+    "--interviewer", help="Speaker name of the interviewer (repeat for a panel).")]
+CandidateOpt = Annotated[Optional[list[str]], typer.Option("--candidate", help="Speaker name of the candidate.")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--whisper-model", help="For audio input: a faster-whisper model name or directory (default: bundled tiny.en).")]
+ChannelsOpt = Annotated[Optional[str], typer.Option(
+    "--channels", help="For stereo call recordings: roles per channel, e.g. interviewer,candidate.")]
+RttmOpt = Annotated[Optional[Path], typer.Option("--rttm", help="For mono audio: speaker turns (RTTM).")]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "-o", "--output", help="Write the report here; the format follows the extension (.md, .html, .json).")]
+
+
+def _expand_inputs(inputs: list[str]) -> list[Path]:
+    """Files named directly, every interview file in a folder, or a glob pattern."""
+    import glob
+
+    from evaluator.formats import AUDIO_EXTENSIONS, READERS
+
+    exts = {f".{e}" for e in READERS} | {e if e.startswith(".") else f".{e}" for e in AUDIO_EXTENSIONS}
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in exts)
+        elif any(ch in item for ch in "*?[") and not p.exists():
+            out += sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
+        else:
+            out.append(p)
+    if not out:
+        raise UsageError(f"no interview files found in {' '.join(inputs)}",
+                         hint="give transcript files (.vtt .srt .txt .json) or recordings, a folder or a glob")
+    return out
+
+
+def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=None, channels=None, rttm=None):
+    """Load one interview with roles; pick the stage (given, or detected)."""
+    from evaluator.align import detect_stage
+    from evaluator.inputs import load_interview
+
+    stage = guide.stage(stage_ref) if stage_ref else None
+    bar, update = _transcribe_progress()
+    try:
+        if bar is not None:
+            bar.start()
+        t = load_interview(path, fmt=fmt, guide=guide, stage=stage, interviewer=interviewer, candidate=candidate,
+                           model=model, channels=channels, rttm=rttm, progress=update)
+    finally:
+        if bar is not None:
+            bar.stop()
+    detection = None
+    if stage is None:
+        detection = detect_stage(t, guide)
+        if detection.scores.get(detection.stage_id, 0) < 0.12:
+            raise UsageError(f"{path}: {detection.reason}",
+                             hint="valid stages: " + ", ".join(s.id for s in guide.stages))
+        stage = guide.stage(detection.stage_id)
+    return t, stage, detection
+
+
+def _write_report(output: Path, text: str) -> None:
+    from evaluator.files import atomic_write
+
+    atomic_write(output, text)
+    info(f"wrote {output}")
+
+
+# ---------------------------------------------------------------- coverage
+
+
+@app.command("coverage")
+def coverage_cmd(
+    inputs: Annotated[list[str], typer.Argument(help="An interview (transcript or recording), several, a folder or a glob.")],
+    guide: GuideOpt,
+    stage: StageOpt = None,
+    fmt: FormatOpt = None,
+    interviewer: InterviewerOpt = None,
+    candidate: CandidateOpt = None,
+    whisper_model: ModelOpt = None,
+    channels: ChannelsOpt = None,
+    rttm: RttmOpt = None,
+    output: OutputOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Audit question coverage: which required questions were asked, where, and which areas were probed.
+
+    One interview gives a per-question table; a folder or glob gives a table per interview and per
+    interviewer, and the questions most often skipped.
+    """
+    from evaluator.coverage import BatchFailure, batch_coverage, interview_coverage
+    from evaluator.guide import load_guide
+    from evaluator.report import output_format, render, render_batch_markdown, render_coverage_markdown
+
+    try:
+        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        g = load_guide(guide)
+        if stage:
+            g.stage(stage)
+        paths = _expand_inputs(inputs)
+        single = len(paths) == 1 and not Path(inputs[0]).is_dir() and len(inputs) == 1
+        items, failures = [], []
+        for p in paths:
+            try:
+                t, st, det = _interview(p, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
+                items.append(interview_coverage(t, g, st, detection=det))
+            except EvalError as exc:
+                if single:
+                    raise
+                failures.append(BatchFailure(source=str(p), error=exc.one_line()))
+                warn(exc.one_line())
+        if single:
+            report, md, title = items[0], render_coverage_markdown, f"Coverage: {items[0].source}"
+        else:
+            if not items:
+                raise EvalError(f"none of the {len(paths)} interviews could be audited",
+                                hint="see the warnings above")
+            report, md, title = batch_coverage(g, items, failures), render_batch_markdown, "Coverage audit"
+        if output:
+            _write_report(output, render(report, out_fmt, markdown=md, title=title))
+    except EvalError as exc:
+        fail(exc)
+    if single:
+        for w in report.warnings:
+            warn(w)
+    if json_out:
+        print_json(report)
+    elif not output:
+        print_markdown(md(report))
 
 
 # ---------------------------------------------------------------- entry point

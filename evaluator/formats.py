@@ -14,7 +14,9 @@ Formats:
 
 Times are seconds (`start_s`, `end_s`). Formats that carry only start times (txt) get
 ``end_s = next segment's start_s``; the last segment's ``end_s`` stays ``None`` (unknown) rather
-than an invented estimate, and ``meta.duration_s`` is then the last start time.
+than an invented estimate, and ``meta.duration_s`` is then the last start time. The vtt and srt
+writers need an end for every cue: an unknown end is written as start + 0.4 s per word (at least
+1 s), so that one value does not survive a round trip through vtt/srt.
 
 Segments keep the source granularity: consecutive cues of one speaker stay separate segments.
 Readers leave roles ``unknown`` (JSON keeps the stored ones); `evaluator.roles.assign_roles` sets them.
@@ -96,7 +98,7 @@ def format_for_path(path: str | Path) -> str:
         )
     raise InputFileError(
         f"{p}: unsupported transcript extension {('.' + ext) if ext else '(none)'}",
-        hint=f"use one of {supported}, or name the format with --format",
+        hint=f"use one of {supported}, or name the format (--format, or --from/--to for convert)",
     )
 
 
@@ -112,7 +114,7 @@ _TS_LIKE = re.compile(r"\d+:\d+(?::\d+)?(?:[.,]\d+)?")
 def _looks_like_timing(line: str) -> bool:
     """A cue timing line, well-formed or not ('00:01.5 -> 00:04', '00:00:01 - 00:00:04')."""
     if "-->" in line:
-        return True
+        return re.match(r"^\s*\d", line) is not None  # cue text may contain "-->" too
     # Two time stamps joined by something arrow-like, and nothing else.
     return len(_TS_LIKE.findall(line)) == 2 and re.fullmatch(r"[\s\-–>=]+", _TS_LIKE.sub("", line)) is not None
 
@@ -166,23 +168,27 @@ def _plausible_name(name: str) -> bool:
     return bool(words) and words[0].lower().strip(".'") not in _NOT_NAMES and bool(_NAME_RE.match(name))
 
 
-def _accepted_prefixes(candidates: list[str]) -> set[str]:
-    """Which 'X:' prefixes are speaker names: ones seen at least twice, or conventional labels.
+def _accepted_prefixes(candidates: list[str], total: int, *, timed: set[str] = frozenset()) -> set[str]:
+    """Which 'X:' prefixes are speaker names.
 
-    A single 'So here is the thing: ...' in prose should not become a speaker, while real speaker
-    labels repeat across turns.
+    Accepted: names seen at least twice, conventional labels, names on a timestamped turn, and -
+    when most of the `total` lines/cues are labelled turns - any short Title-Case name. A single
+    "So here's the thing: ..." in prose does not become a speaker; real speaker labels repeat.
     """
     counts: dict[str, int] = {}
     for c in candidates:
         counts[c] = counts.get(c, 0) + 1
+
+    def title(name: str) -> bool:
+        return len(name.split()) <= 3 and all(w[0].isupper() or w[0].isdigit() for w in name.split())
+
     accepted = set()
     for name, n in counts.items():
         low = name.lower()
-        if n >= 2 or any(w in _LABEL_WORDS for w in re.findall(r"[a-z]+", low)):
+        if n >= 2 or any(w in _LABEL_WORDS for w in re.findall(r"[a-z]+", low)) or (name in timed and title(name)):
             accepted.add(name)
-    # In a file where nearly every line is a labelled turn, a one-off name is a speaker too.
-    if candidates and len(accepted) >= 1 and sum(counts[c] for c in accepted) >= 0.6 * len(candidates):
-        accepted |= {c for c in counts if len(c.split()) <= 3 and all(w[0].isupper() or w[0].isdigit() for w in c.split())}
+    if candidates and len(candidates) >= 0.6 * total:
+        accepted |= {c for c in counts if title(c)}
     return accepted
 
 
@@ -326,10 +332,17 @@ def write_json(t: Transcript) -> str:
 
 _VOICE_RE = re.compile(r"<v(?:\.[\w.\-]+)?(?:[ \t]+([^>]*))?>(.*?)(?:</v>|(?=<v[ .>])|$)", re.S)
 _TAG_RE = re.compile(r"</?[a-zA-Z][^>]*>|<\d[\d:.]*>")
+# SRT has no escaping: only strip the formatting tags and {\an8}-style codes players know.
+_SRT_TAG_RE = re.compile(r"</?(?:i|b|u|s|font|c|v)(?:[\s.][^>]*)?>|\{\\[^}]*\}", re.I)
 
 
 def _strip_tags(text: str) -> str:
+    """Cue text without WebVTT markup, entities decoded, direction marks dropped."""
     return html.unescape(_TAG_RE.sub("", text)).replace("\u200e", "").replace("\u200f", "")
+
+
+def _strip_srt_tags(text: str) -> str:
+    return _SRT_TAG_RE.sub("", text)
 
 
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
@@ -408,7 +421,7 @@ def _resolve_prefixes(raw: list[tuple[_Cue, str | None]]) -> list[_Cue]:
             sp = _split_prefix(_clean_spaces(cue.text))
             if sp:
                 candidates.append(sp[0])
-    accepted = _accepted_prefixes(candidates)
+    accepted = _accepted_prefixes(candidates, sum(1 for _, voice in raw if voice is None))
     out = []
     for cue, voice in raw:
         text = _clean_spaces(cue.text)
@@ -436,13 +449,20 @@ def write_vtt(t: Transcript) -> str:
     _require_times(t, "vtt")
     out = ["WEBVTT", ""]
     for s in t.segments:
-        end = s.end_s if s.end_s is not None else s.start_s
+        end = _cue_end(s)
         out.append(s.id)
         out.append(f"{format_timestamp(s.start_s)} --> {format_timestamp(end)}")
         body = _vtt_escape(s.text)
         out.append(f"<v {_vtt_escape(s.speaker)}>{body}</v>" if s.speaker else body)
         out.append("")
     return "\n".join(out)
+
+
+def _cue_end(s: Segment) -> float:
+    """A cue needs an end: an unknown one (last turn of a txt transcript) is estimated from its length."""
+    if s.end_s is not None:
+        return s.end_s
+    return round(s.start_s + max(1.0, 0.4 * len(s.text.split())), 3)
 
 
 def _require_times(t: Transcript, fmt: str) -> None:
@@ -517,9 +537,9 @@ def read_srt(text: str, source: str) -> Transcript:
             voices = _VOICE_RE.findall(text_) if "<v" in text_ else []
             if voices:
                 for name, txt in voices:
-                    raw.append((_Cue(start, end, "", _strip_tags(txt), where), _clean_spaces(name)))
+                    raw.append((_Cue(start, end, "", _strip_srt_tags(txt), where), _clean_spaces(name)))
             else:
-                raw.append((_Cue(start, end, "", _strip_tags(text_), where), None))
+                raw.append((_Cue(start, end, "", _strip_srt_tags(text_), where), None))
     if missing_idx:
         warnings.append(
             f"{len(missing_idx)} SRT cue(s) have no cue number (first at line {missing_idx[0]}); "
@@ -533,7 +553,7 @@ def write_srt(t: Transcript) -> str:
     _require_times(t, "srt")
     out = []
     for n, s in enumerate(t.segments, 1):
-        end = s.end_s if s.end_s is not None else s.start_s
+        end = _cue_end(s)
         out.append(str(n))
         out.append(f"{format_timestamp(s.start_s, sep=',')} --> {format_timestamp(end, sep=',')}")
         out.append(f"{s.speaker}: {s.text}" if s.speaker else s.text)
@@ -615,7 +635,12 @@ def read_txt(text: str, source: str) -> Transcript:
             ) from None
     # Speaker names must repeat (or be conventional labels) so that a line of prose such as
     # "So here's the thing: ..." or "We met at 5:30" is not taken for a speaker turn.
-    accepted = _accepted_prefixes([p.speaker for p in parsed if p.kind == "turn"])
+    turns = [p for p in parsed if p.kind == "turn"]
+    accepted = _accepted_prefixes(
+        [p.speaker for p in turns],
+        sum(1 for p in parsed if p.kind != "blank"),
+        timed={p.speaker for p in turns if p.start_s is not None},
+    )
     for p in parsed:
         if p.kind == "turn" and p.speaker not in accepted:
             p.kind = "timed" if p.ts_first else "text"

@@ -442,7 +442,8 @@ class LLMClient:
         """Run many completions with at most `settings.concurrency` in flight; results in job order.
 
         Each result is a Completion or the LLMError that job ended with: one failed job never sinks
-        the others. `on_done(index, result)` is called as each finishes (e.g. to advance a progress bar).
+        the others. `on_done(index, result)` is called as each finishes (e.g. to advance a progress bar);
+        it runs on a worker thread.
         """
         results: list[Completion[Any] | LLMError | None] = [None] * len(jobs)
 
@@ -529,7 +530,7 @@ class LLMClient:
             try:
                 response, n = self._create_with_retries(self._request(conversation, response_model, mode))
                 return response, mode, requests + n
-            except openai.BadRequestError as exc:
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
                 requests += 1
                 text = self._error_text(exc)
                 if mode == "json_schema" and self.settings.mode == "auto" and _SCHEMA_UNSUPPORTED.search(text):
@@ -542,7 +543,8 @@ class LLMClient:
                 hint = "check --model and the prompt size"
                 if mode == "json_schema" and _SCHEMA_UNSUPPORTED.search(text):
                     hint = "this endpoint does not take json_schema output; use mode auto or json_object"
-                raise LLMError(f"{self.host} rejected the request (HTTP 400): {text}", hint=hint) from None
+                raise LLMError(f"{self.host} rejected the request (HTTP {exc.status_code}): {text}",
+                               hint=hint) from None
 
     def _create_with_retries(self, request: dict[str, Any]) -> tuple[Any, int]:
         """POST the request, retrying timeouts, connection errors, 408/409/429 and 5xx with backoff."""
@@ -569,8 +571,8 @@ class LLMClient:
                 raise LLMError(f"{self.host} has no model {s.model!r} or no chat endpoint (HTTP 404): "
                                f"{self._error_text(exc)}",
                                hint=f"check --model / {ENV_MODEL}, and that {ENV_BASE_URL} ends in /v1") from None
-            except openai.BadRequestError:
-                raise
+            except (openai.BadRequestError, openai.UnprocessableEntityError):
+                raise  # _send decides: maybe a json_schema -> json_object fallback
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status in (408, 409, 429) or status >= 500:

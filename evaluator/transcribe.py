@@ -392,27 +392,29 @@ def _finish(raw: Transcript, chans, turns, rttm, interviewer, candidate, questio
             t.meta.warnings.append(missing)
         roles = _roles_module()
         if roles is None:
-            t.meta.warnings.append("roles not assigned: evaluator.roles is not available")
+            t.meta.warnings.append("roles: not assigned (evaluator.roles is not available)")
             return t
         return roles.assign_roles(t, interviewer=interviewer, candidate=candidate, question_texts=question_texts)
     roles = _roles_module()
     if roles is None:
-        t.meta.warnings.append("roles not assigned: evaluator.roles is not available")
+        t.meta.warnings.append("roles: not assigned (evaluator.roles is not available)")
         return t
     t = roles.infer_roles_per_segment(t, question_texts=question_texts)
-    t.meta.warnings.append(
-        "roles were guessed per segment from the words alone (mono recording without --rttm): check them, "
-        "or give --rttm speaker turns or a two-channel recording with --channels"
-    )
+    if not any("per segment" in w for w in t.meta.warnings):
+        t.meta.warnings.append(
+            "roles: guessed per segment from the words alone (mono recording without --rttm); check them, "
+            "or give --rttm speaker turns or a two-channel recording with --channels"
+        )
     return t
 
 
 def _roles_module():
+    import importlib
+
     try:
-        from evaluator import roles
+        return importlib.import_module("evaluator.roles")
     except ImportError:
         return None
-    return roles
 
 
 def _rttm_coverage_warning(t: Transcript, turns, rttm) -> str | None:

@@ -14,7 +14,7 @@ What the server answers, per request to POST /v1/chat/completions (or /chat/comp
 An action is one of: a dict / list / pydantic model (returned as JSON content), a `str` or `raw(text)`
 (content as is, e.g. malformed JSON), `status(code, ...)`, `rate_limited(retry_after)`,
 `server_error()`, `json_schema_unsupported()`, `delay(seconds, then)`, `refusal(text)`,
-`reply(content=..., refusal=..., finish_reason=..., usage=...)`.
+`reply(content=..., refusal=..., finish_reason=..., usage=...)`, or a callable(request_json) -> action.
 
 Every request is recorded (`server.requests`: path, headers, body; with `.messages`,
 `.response_format`, `.temperature`), and `server.max_in_flight` is the most requests handled at once.

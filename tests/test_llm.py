@@ -406,3 +406,10 @@ def test_importing_llm_does_not_import_openai():
     code = "import sys, evaluator.llm; print('openai' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_422_rejecting_response_format_also_falls_back(llm_server, make_client):
+    llm_server.enqueue(status(422, "response_format json_schema: unknown variant", err_type="invalid_request_error"),
+                       GOOD)
+    result = complete(make_client(model="model-422"))
+    assert result.value == Score(**GOOD) and result.mode == "json_object" and result.requests == 2

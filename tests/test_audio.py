@@ -1,0 +1,170 @@
+"""Decoding recordings (evaluator.audio): layouts, resampling, and one-line errors for bad files.
+
+Bad files are generated here with the wave module; nothing needs espeak or a model.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaluator.audio import decode_audio, is_silent, probe_channels
+from evaluator.errors import AudioError
+
+SAMPLES_AUDIO = Path(__file__).resolve().parent.parent / "samples" / "audio"
+
+
+def write_wav(path: Path, channels: list[np.ndarray] | np.ndarray, rate: int = 16000) -> Path:
+    """Write float samples (one array per channel) as 16-bit PCM WAV."""
+    chans = [channels] if isinstance(channels, np.ndarray) else channels
+    data = np.stack([np.clip(c, -1, 1) for c in chans], axis=1)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(len(chans))
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((data * 32767).astype("<i2").tobytes())
+    return path
+
+
+def tone(seconds: float = 2.0, freq: float = 440.0, rate: int = 16000, level: float = 0.3) -> np.ndarray:
+    """A sine tone (audible, but not speech)."""
+    t = np.arange(int(seconds * rate)) / rate
+    return (level * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def one_line(exc: pytest.ExceptionInfo) -> str:
+    msg = str(exc.value)
+    assert "\n" not in msg
+    return msg
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def test_mono_wav_at_44k_is_resampled_to_16k(tmp_path):
+    p = write_wav(tmp_path / "a.wav", tone(2.0, rate=44100), rate=44100)
+    audio = decode_audio(p)
+    assert audio.source_channels == 1
+    assert len(audio.channels) == 1
+    assert audio.duration_s == pytest.approx(2.0, abs=0.01)
+    assert audio.mono.dtype == np.float32
+    assert 0.25 < float(np.max(np.abs(audio.mono))) < 0.35
+
+
+def test_stereo_split_keeps_each_channel_and_default_mixes_down(tmp_path):
+    left, right = tone(1.0, 300), np.zeros(16000, dtype=np.float32)
+    p = write_wav(tmp_path / "call.wav", [left, right])
+    split = decode_audio(p, split_channels=True, expected_channels=2)
+    assert split.source_channels == 2 and len(split.channels) == 2
+    assert float(np.max(np.abs(split.channels[0]))) > 0.25
+    assert is_silent(split.channels[1])
+    mixed = decode_audio(p)
+    assert len(mixed.channels) == 1 and mixed.duration_s == pytest.approx(1.0, abs=0.01)
+    assert probe_channels(p) == 2
+
+
+def test_bundled_ogg_samples_decode_with_their_layouts():
+    mono = decode_audio(SAMPLES_AUDIO / "cam-screening.ogg")
+    assert 60 <= mono.duration_s <= 95 and mono.source_channels == 1 and mono.codec == "opus"
+    stereo = decode_audio(SAMPLES_AUDIO / "cam-retention-call-stereo.ogg", split_channels=True, expected_channels=2)
+    assert stereo.source_channels == 2 and 50 <= stereo.duration_s <= 70
+
+
+def test_sample_audio_stays_small():
+    total = sum(f.stat().st_size for f in SAMPLES_AUDIO.iterdir())
+    assert total < 3 * 1024 * 1024
+
+
+def test_importing_the_audio_modules_does_not_import_av_or_numpy():
+    code = ("import sys, evaluator.audio, evaluator.transcribe, evaluator.rttm, evaluator.cli; "
+            "bad = [m for m in ('av', 'numpy', 'faster_whisper', 'ctranslate2') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# ---------------------------------------------------------------- bad inputs, one line each
+
+
+def test_missing_file_names_the_path(tmp_path):
+    with pytest.raises(AudioError) as exc:
+        decode_audio(tmp_path / "nope.wav")
+    assert "nope.wav: no such audio file" in one_line(exc)
+
+
+def test_unsupported_extension_says_what_to_give(tmp_path):
+    p = tmp_path / "interview.pdf"
+    p.write_bytes(b"%PDF-1.4")
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    msg = one_line(exc)
+    assert "unsupported audio extension '.pdf'" in msg and "ffmpeg -i" in msg
+
+
+def test_empty_file_is_refused(tmp_path):
+    p = tmp_path / "empty.wav"
+    p.write_bytes(b"")
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "empty (0 bytes)" in one_line(exc)
+
+
+def test_text_file_renamed_wav_is_recognised_as_text(tmp_path):
+    p = tmp_path / "transcript.wav"
+    p.write_text("Interviewer: Tell me about your last role.\nCandidate: I managed 120 accounts.\n" * 20)
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "is a text file, not audio" in one_line(exc)
+
+
+def test_random_bytes_named_mp3_are_not_a_recording(tmp_path):
+    p = tmp_path / "call.mp3"
+    p.write_bytes(np.random.default_rng(3).bytes(50_000))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "not a recording FFmpeg can read" in one_line(exc)
+
+
+def test_truncated_wav_reports_promised_and_decodable_length(tmp_path):
+    full = write_wav(tmp_path / "full.wav", tone(6.0))
+    cut = tmp_path / "cut.wav"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(AudioError) as exc:
+        decode_audio(cut)
+    msg = one_line(exc)
+    assert "truncated" in msg and "6.0 s" in msg and "2.0 s" in msg
+
+
+def test_wav_with_header_only_is_zero_length(tmp_path):
+    p = write_wav(tmp_path / "zero.wav", np.zeros(0, dtype=np.float32))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "zero length" in one_line(exc)
+
+
+def test_two_channels_requested_on_mono_file_is_refused(tmp_path):
+    p = write_wav(tmp_path / "mono.wav", tone(1.0))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p, split_channels=True, expected_channels=2)
+    msg = one_line(exc)
+    assert "mono (1 channel)" in msg and "2 channels were requested" in msg and "--rttm" in msg
+
+
+def test_identical_stereo_channels_cannot_separate_parties(tmp_path):
+    x = tone(1.0)
+    p = write_wav(tmp_path / "fake-stereo.wav", [x, x])
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p, split_channels=True, expected_channels=2)
+    assert "same audio" in one_line(exc)
+
+
+def test_silence_is_detected_below_minus_60_dbfs(tmp_path):
+    p = write_wav(tmp_path / "quiet.wav", np.full(16000, 0.0005, dtype=np.float32))
+    assert is_silent(decode_audio(p).mono)
+    assert not is_silent(tone(0.5))
