@@ -24,6 +24,8 @@ from evaluator.text import content_words, normalize, stem
 from evaluator.transcript import Role, Segment, Transcript
 
 ASKED_THRESHOLD = 0.5
+RELATIVE_THRESHOLD = 0.3
+RELATIVE_MARGIN = 0.12
 FOLLOW_UP_THRESHOLD = 0.55
 AREA_COVERED = 0.5
 AREA_PARTLY = 0.25
@@ -163,8 +165,20 @@ _SKIP = re.compile(r"\b(skip|skipping|not going to ask|won't ask|no need to ask|
                    r"come back to that|leave (that|it) (out|aside))\b", re.I)
 
 
+_REQUEST = re.compile(r"\b(tell me|tell us|walk me through|walk us through|describe|give me an example|"
+                      r"talk (me )?(about|through)|I wanted to ask|I'd like to (ask|hear)|I want to (ask|hear))\b", re.I)
+_LEAD = re.compile(r"^(?:(?:so|and|okay|ok|alright|all right|now|next|great|um|uh|well|then|also|right|"
+                   r"cool|perfect|let's see)[,.]?\s+)*", re.I)
+
+
 def _is_question_like(text: str) -> bool:
-    return "?" in text or bool(_QUESTION_START.search(text))
+    """A sentence ends in '?' or starts like a question or a request ('tell me about...')."""
+    for sent in _sentences(text):
+        if sent.endswith("?"):
+            return True
+        if _QUESTION_START.match(_LEAD.sub("", sent)) or _REQUEST.search(sent):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- lexical similarity
@@ -172,12 +186,16 @@ def _is_question_like(text: str) -> bool:
 # Interviewers paraphrase. Words that stand for the same idea in interview talk map to one concept,
 # so "walk me through what you own and how they measure you" meets "responsibilities and metrics".
 _CONCEPTS = {
-    "recent": "current today now present latest currently",
-    "responsib": "responsibilit responsible own owned duties duty day-to-day handle scope job",
+    "recent": "current today now present latest currently last",
+    "role": "role job position",
+    "use": "use used using leverage leveraged",
+    "identif": "identify identified found spotted noticed catch caught",
+    "solv": "solve solved fix fixed resolve resolved",
+    "responsib": "responsibilit responsible own owned duties duty handle scope",
     "metric": "metric kpi kpis measure measured numbers number target targets quota goals goal scorecard",
     "authoriz": "authorized authorization legally eligible eligibility permit visa sponsorship sponsor citizen",
     "comfort": "comfortable comfort okay fine feel",
-    "volume": "volume high-volume lots many calls dials sixty seventy 60 70 pace",
+    "volume": "volume high-volume many calls dials dial sixty seventy 60 70 pace",
     "data": "data analytics analysis analyze analyzed dashboard dashboards report reports numbers insight insights",
     "inform": "inform informed drive drove guide decide decision decisions shape",
     "retain": "retention retain retained renewal renewals churn churned keep",
@@ -187,7 +205,7 @@ _CONCEPTS = {
     "industr": "industry sector space market edtech",
     "trend": "trend trends news developments happening changes",
     "keepup": "keepup informed read follow",
-    "success": "success successful successfully win won",
+    "success": "success successful successfully win won wins",
     "lost": "lost lose losing churned",
     "learn": "learn learned lesson lessons takeaway takeaways",
     "significant": "significant biggest major largest proudest",
@@ -217,7 +235,9 @@ _PHRASES = [(re.compile(p, re.I), r) for p, r in (
     (r"\b(keep|keeping) up\b|\bstay(ing)? (current|informed|up[ -]to[ -]date)\b|\bup[ -]to[ -]date\b", "keepup"),
     (r"\bday[ -]to[ -]day\b", "responsibilities"),
     (r"\baccount management\b|\baccount manager\b", "accountmanagement"),
-    (r"\bcustomer success\b", "customersuccess"),
+    (r"\bcustomer success\b|\bcs\b", "customersuccess"),
+    (r"\bfloor'?s yours\b|\bfloor is yours\b|\b(want|like|love) to know\b|\bwant to ask\b", "questions"),
+    (r"\bstay(ing)? on top of\b", "keepup"),
     (r"\bhigh[ -]volume\b", "volume"),
     (r"\b(tell|walk) (me|us) (about|through)\b|\bgive me an example\b|\bdescribe\b", "tellme"),
 )]
@@ -280,36 +300,51 @@ class _Candidate:
     turn_indexes: list[int]
 
 
-def directions_segments(transcript: Transcript, stage: Stage) -> list[str]:
-    """Interviewer segments that share the stage's 'directions to share with the candidate'."""
+def directions_sentences(transcript: Transcript, stage: Stage) -> dict[str, list[str]]:
+    """Interviewer sentences that share the stage's 'directions to share with the candidate',
+    by segment id (a segment can hold directions and a real question)."""
     dw = concept_words(stage.directions_candidate)
     if len(dw) < 4:
-        return []
+        return {}
     vocab = _Vocab([dw])
     dset = set(dw)
-    out = []
+    out: dict[str, list[str]] = {}
     for seg in transcript.segments:
         if seg.role != Role.interviewer:
             continue
-        sw = concept_words(seg.text)
-        if len(sw) < 3:
-            continue
-        # share of the segment's words that come from the directions, and of the directions said
-        inside = sum(1 for w in sw if w in dset) / len(sw)
-        if inside >= 0.45 and _coverage(dw, set(sw), vocab) >= 0.12:
-            out.append(seg.id)
+        found = []
+        for sent in _sentences(seg.text):
+            sw = concept_words(sent)
+            if len(sw) >= 3 and sum(1 for w in sw if w in dset) / len(sw) >= 0.5:
+                found.append(sent)
+        if found and _coverage(dw, set(concept_words(" ".join(found))), vocab) >= 0.12:
+            out[seg.id] = found
     return out
 
 
-def _prepare(transcript: Transcript, stage: Stage, skip: set[str] = frozenset()) -> tuple[list[Turn], list[Turn], _Vocab]:
+def _without(text: str, sentences: list[str]) -> str:
+    for sent in sentences:
+        text = text.replace(sent, " ")
+    return text
+
+
+def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]] | None = None) -> tuple[list[Turn], list[Turn], _Vocab]:
     if not transcript.segments:
         raise AlignmentError(f"{transcript.meta.source or 'transcript'}: the transcript is empty",
                              hint="give a transcript with at least one speaker turn")
     turns = build_turns(transcript)
+    skip = skip or {}
     for t in turns:
-        if skip and any(s.id in skip for s in t.segments):
-            t.text = " ".join(s.text for s in t.segments if s.id not in skip)
-            t.words = concept_words(t.text)
+        if t.role != Role.interviewer:
+            continue
+        # directions and "we'll skip the question about X" are not asking anything
+        parts = []
+        for s in t.segments:
+            text = _without(s.text, skip.get(s.id, []))
+            parts.append(" ".join(x for x in _sentences(text) if not _SKIP.search(x)))
+        text = " ".join(p for p in parts if p)
+        if text != t.text:
+            t.text, t.words = text, concept_words(text)
     iv = [t for t in turns if t.role == Role.interviewer]
     docs = [concept_words(q.text) for q in stage.questions]
     docs += [concept_words(f) for q in stage.questions for f in q.follow_ups]
@@ -330,8 +365,9 @@ def _question_score(q: Question, words: set[str], text: str, vocab: _Vocab) -> f
 def align(transcript: Transcript, stage: Stage, *, guide: Guide | None = None) -> Alignment:
     """Align a transcript (roles set) to one stage; offline, lexical, deterministic."""
     result = Alignment(guide_id=guide.id if guide else "", stage_id=stage.id, stage_name=stage.name)
-    result.directions_segment_ids = directions_segments(transcript, stage) if transcript.segments else []
-    turns, iv_turns, vocab = _prepare(transcript, stage, set(result.directions_segment_ids))
+    directions = directions_sentences(transcript, stage) if transcript.segments else {}
+    result.directions_segment_ids = list(directions)
+    turns, iv_turns, vocab = _prepare(transcript, stage, directions)
     cand_turns = [t for t in turns if t.role == Role.candidate]
     if not iv_turns:
         result.warnings.append("no interviewer turns: cannot tell which questions were asked "
@@ -373,23 +409,30 @@ def align(transcript: Transcript, stage: Stage, *, guide: Guide | None = None) -
                 single = _question_score(q, set(turns[idx[0]].words), turns[idx[0]].text, vocab)
                 if single < 0.25:  # the first turn must carry part of the question
                     continue
-            if _SKIP.search(text) and "?" not in text.split(".")[-1]:
-                s *= 0.3
             cands.append(_Candidate(s, idx))
             if best is None or s > best.score + 1e-9:
                 best = _Candidate(s, idx)
         if best is not None and best.score >= ASKED_THRESHOLD:
             # a question asked twice (or repeated as a recap) is located where it was first asked
-            best = min((c for c in cands if c.score >= max(ASKED_THRESHOLD, best.score - 0.12)),
+            best = min((c for c in cands if c.score >= max(ASKED_THRESHOLD, 0.6 * best.score)),
                        key=lambda c: c.turn_indexes[0])
         asked = best is not None and best.score >= ASKED_THRESHOLD
+        if best is not None and not asked and best.score >= RELATIVE_THRESHOLD:
+            # a short paraphrase shares few words, but this question is clearly what the turn asks about
+            idx = best.turn_indexes
+            words = set().union(*(turns[k].words for k in idx))
+            text = " ".join(turns[k].text for k in idx)
+            others = [_question_score(o, words, text, vocab) for o in stage.questions if o is not q]
+            if best.score - max(others, default=0.0) >= RELATIVE_MARGIN:
+                asked = True
         m = QuestionMatch(question_id=q.id, text=q.text, asked=asked,
                           confidence=round(_confidence(best.score if best else 0.0, asked), 3))
         if asked:
             segs = []
             for k in best.turn_indexes:
-                cand = [x for x in turns[k].segments if x.id not in result.directions_segment_ids]
-                sc = [_question_score(q, set(concept_words(x.text)), x.text, vocab) for x in cand]
+                cand = turns[k].segments
+                texts = [_without(x.text, directions.get(x.id, [])) for x in cand]
+                sc = [_question_score(q, set(concept_words(tx)), tx, vocab) for tx in texts]
                 top = max(sc, default=0.0)
                 segs += [x for x, v in zip(cand, sc) if v >= 0.6 * top and v > 0] or cand[:1]
             m.segment_ids = [s.id for s in segs]

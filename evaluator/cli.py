@@ -540,6 +540,78 @@ def coverage_cmd(
         print_markdown(md(report))
 
 
+# ---------------------------------------------------------------- coach
+
+
+@app.command("coach")
+def coach_cmd(
+    inputs: Annotated[list[str], typer.Argument(help="An interview (transcript or recording), several, a folder or a glob.")],
+    guide: GuideOpt,
+    stage: StageOpt = None,
+    rules: Annotated[Optional[list[Path]], typer.Option(
+        "--rules", help="Extra must-not-ask rules (YAML, same schema as the bundled file); repeatable.")] = None,
+    fmt: FormatOpt = None,
+    interviewer: InterviewerOpt = None,
+    candidate: CandidateOpt = None,
+    whisper_model: ModelOpt = None,
+    channels: ChannelsOpt = None,
+    rttm: RttmOpt = None,
+    output: OutputOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Coaching report on the interviewer: talk time, guide structure, question quality, questions that must not
+    be asked, and the three things to do differently, each tied to transcript lines.
+
+    A folder or glob gives one row per interviewer.
+    """
+    from evaluator.coach import (coach, load_must_not_ask_rules, render_coach_html, render_coach_markdown,
+                                 render_summary_markdown, summarize)
+    from evaluator.guide import load_guide
+    from evaluator.report import markdown_to_html, output_format
+
+    try:
+        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        g = load_guide(guide)
+        if stage:
+            g.stage(stage)
+        rule_set = load_must_not_ask_rules(rules)
+        paths = _expand_inputs(inputs)
+        single = len(paths) == 1 and not Path(inputs[0]).is_dir() and len(inputs) == 1
+        reports, errors = [], []
+        for p in paths:
+            try:
+                t, st, _ = _interview(p, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
+                reports.append(coach(t, st, guide=g, rules=rule_set))
+            except EvalError as exc:
+                if single:
+                    raise
+                errors.append(f"{p}: {exc.one_line()}")
+                warn(exc.one_line())
+        if single:
+            result, md = reports[0], render_coach_markdown
+        else:
+            if not reports:
+                raise EvalError(f"none of the {len(paths)} interviews could be coached", hint="see the warnings above")
+            result, md = summarize(reports, errors), render_summary_markdown
+        if output:
+            if out_fmt == "json":
+                text = result.model_dump_json(indent=2) + "\n"
+            elif out_fmt == "html":
+                text = render_coach_html(result) if single else markdown_to_html(md(result), title="Coaching summary")
+            else:
+                text = md(result)
+            _write_report(output, text)
+    except EvalError as exc:
+        fail(exc)
+    if single:
+        for w in result.warnings:
+            warn(w)
+    if json_out:
+        print_json(result)
+    elif not output:
+        print_markdown(md(result))
+
+
 # ---------------------------------------------------------------- entry point
 
 

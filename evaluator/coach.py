@@ -439,46 +439,20 @@ def prepare_transcript(t: Transcript, *, interviewer: str | None = None, candida
         raise TranscriptError(f"{t.meta.source or 'transcript'}: no segments", hint="give a transcript with speech")
     speakers = [s for s in t.speakers]
     src = t.meta.source or "transcript"
-    if len(speakers) < 2:
-        name = speakers[0] or "(no speaker label)"
+    if len(speakers) < 2 and speakers != [""]:  # no labels at all: roles can still be guessed per segment
+        name = speakers[0]
         raise TranscriptError(
             f"{src}: only one speaker ({name}); coaching compares the interviewer's and the candidate's turns",
             hint="give a transcript with speaker labels for both people ('Name: text' lines, VTT <v Name> tags), "
                  "or re-run transcription with diarisation")
-    t = t.model_copy(deep=True)
-    if interviewer or candidate:
-        by_lower = {s.lower(): s for s in speakers}
-        chosen: dict[str, Role] = {}
-        for name, role in ((interviewer, Role.interviewer), (candidate, Role.candidate)):
-            if name is None:
-                continue
-            if name.lower() not in by_lower:
-                raise UsageError(f"no speaker named {name!r} in {src}",
-                                 hint="speakers are: " + ", ".join(repr(s) for s in speakers))
-            chosen[by_lower[name.lower()]] = role
-        rest = [s for s in speakers if s not in chosen]
-        missing = {Role.interviewer, Role.candidate} - set(chosen.values())
-        if missing and len(rest) == 1:
-            chosen[rest[0]] = missing.pop()
-        assignments = []
-        for s in speakers:
-            role = chosen.get(s, Role.other)
-            given = s.lower() in {n.lower() for n in (interviewer, candidate) if n}
-            assignments.append(RoleAssignment(speaker=s, role=role, method="option" if given else "default",
-                                              evidence="set on the command line" if given
-                                              else "the only other speaker"))
-        for seg in t.segments:
-            seg.role = chosen.get(seg.speaker, Role.other)
-        t.meta.roles = assignments
-    elif not any(seg.role in (Role.interviewer, Role.candidate) for seg in t.segments):
-        try:
-            from evaluator.roles import assign_roles
-        except ImportError:
-            assign_roles = None
-        if assign_roles is not None:
-            t = assign_roles(t, question_texts=question_texts)
-        else:
-            t = _infer_roles_by_questions(t)
+    try:
+        from evaluator.roles import assign_roles
+    except ImportError:  # roles.py not installed yet: a small fallback of our own
+        assign_roles = None
+    if assign_roles is not None:
+        t = assign_roles(t, interviewer=interviewer, candidate=candidate, question_texts=question_texts)
+    else:
+        t = _fallback_roles(t, interviewer, candidate, src)
     if not _interviewer_segments(t):
         raise TranscriptError(f"{src}: could not tell which speaker is the interviewer "
                               f"(speakers: {', '.join(speakers)})",
@@ -487,6 +461,37 @@ def prepare_transcript(t: Transcript, *, interviewer: str | None = None, candida
         raise TranscriptError(f"{src}: no candidate turns found (speakers: {', '.join(speakers)})",
                               hint="name them: --interviewer NAME --candidate NAME")
     return t, _roles_note(t)
+
+
+def _fallback_roles(t: Transcript, interviewer: str | None, candidate: str | None, src: str) -> Transcript:
+    """Roles without `evaluator.roles`: names given win, else the speaker asking most questions interviews."""
+    t = t.model_copy(deep=True)
+    speakers = t.speakers
+    if not (interviewer or candidate):
+        if any(seg.role in (Role.interviewer, Role.candidate) for seg in t.segments):
+            return t
+        return _infer_roles_by_questions(t)
+    by_lower = {sp.lower(): sp for sp in speakers}
+    chosen: dict[str, Role] = {}
+    for name, role in ((interviewer, Role.interviewer), (candidate, Role.candidate)):
+        if name is None:
+            continue
+        if name.lower() not in by_lower:
+            raise UsageError(f"no speaker named {name!r} in {src}",
+                             hint="speakers are: " + ", ".join(repr(sp) for sp in speakers))
+        chosen[by_lower[name.lower()]] = role
+    given = set(chosen)
+    rest = [sp for sp in speakers if sp not in chosen]
+    missing = {Role.interviewer, Role.candidate} - set(chosen.values())
+    if missing and len(rest) == 1:
+        chosen[rest[0]] = missing.pop()
+    for seg in t.segments:
+        seg.role = chosen.get(seg.speaker, Role.other)
+    t.meta.roles = [RoleAssignment(speaker=sp, role=chosen.get(sp, Role.other),
+                                   method="option" if sp in given else "default",
+                                   evidence="named on the command line" if sp in given else "the only other speaker")
+                    for sp in speakers]
+    return t
 
 
 def _infer_roles_by_questions(t: Transcript) -> Transcript:
@@ -510,13 +515,18 @@ def _infer_roles_by_questions(t: Transcript) -> Transcript:
 def _roles_note(t: Transcript) -> str:
     if not t.meta.roles:
         return "Roles were given in the transcript."
+    per_segment = [ra for ra in t.meta.roles if ra.method == "inferred-per-segment"]
+    if per_segment:
+        return ("No speaker labels: roles were guessed turn by turn (" + per_segment[0].evidence + "). "
+                "Label the speakers in the transcript, or pass --interviewer/--candidate, for a reliable report.")
     parts = []
     inferred = False
     for ra in t.meta.roles:
         if ra.role not in (Role.interviewer, Role.candidate):
             continue
-        how = {"option": "set on the command line", "label": "from the speaker label"}.get(ra.method, ra.method)
-        if ra.method not in ("option", "label", "channel", "rttm", "default"):
+        how = {"option": "set on the command line", "label": "from the speaker label",
+               "source": "as given in the transcript"}.get(ra.method, ra.method)
+        if ra.method not in ("option", "label", "channel", "rttm", "default", "source"):
             inferred = True
         detail = f"{ra.speaker} = {ra.role.value} ({how}"
         if ra.method not in ("option",):
@@ -656,7 +666,8 @@ _PAST_BEHAVIOUR = re.compile(
     re.IGNORECASE)
 _AVOID_HYPOTHETICAL = re.compile(r"avoid hypothetical|past (experiences?|behaviou?r)|specific experiences from your "
                                  r"past", re.IGNORECASE)
-_CLAUSE_SPLIT = re.compile(r",\s*(?:and|or)\s+(?=(?:what|how|why|who|when|where|which|did|do|does|were|was|are|is|"
+# "..., and what ..." joins two questions; "..., or did you ..." is usually one either/or question.
+_CLAUSE_SPLIT = re.compile(r",\s*and\s+(?=(?:what|how|why|who|when|where|which|did|do|does|were|was|are|is|"
                            r"have|had|could|would|can)\b)", re.IGNORECASE)
 _YES_NO = re.compile(r"\b(yes|yeah|yep|yup|no|nope|nah|partly|sure|correct|once|sometimes|not really|a little|"
                      r"definitely|absolutely|of course|i did|i have|i was)\b", re.IGNORECASE)
@@ -1131,9 +1142,11 @@ def resolve_stage(guide, stage_ref: str | None, t: Transcript | None = None):
     except ImportError:
         detect_stage = None
     if detect_stage is not None and t is not None:
-        found = detect_stage(t, guide)
-        if found is not None:
-            return getattr(found, "stage", found)
+        guess = detect_stage(t, guide)
+        if guess.confidence >= 0.2:
+            return guide.stage(guess.stage_id)
+        raise UsageError(f"could not tell which stage this interview is ({guess.reason})",
+                         hint="pass --stage (one of: " + ", ".join(s.id for s in guide.stages) + ")")
     stages = [s for s in guide.stages if s.questions]
     if t is not None and stages:
         text = " ".join(s.text for s in t.segments)

@@ -243,7 +243,7 @@ def _build(cues: list[_Cue], source: str, fmt: str, warnings: list[str]) -> Tran
             cues = [cues[i] for i in order]
     crosstalk: list[_Cue] = []
     same: list[_Cue] = []
-    prev: _Cue | None = None
+    prev: _Cue | None = None  # the cue that runs latest so far: a short cue inside a long one overlaps it too
     for c in cues:
         if prev is not None and None not in (c.start_s, prev.end_s) and c.start_s < prev.end_s - _OVERLAP_TOLERANCE_S:
             (crosstalk if c.speaker != prev.speaker else same).append(c)
@@ -272,10 +272,8 @@ def _build(cues: list[_Cue], source: str, fmt: str, warnings: list[str]) -> Tran
 
 def _finish_meta(t: Transcript) -> None:
     """Duration and the speaker-label warnings every reader shares."""
-    ends = [s.end_s if s.end_s is not None else s.start_s for s in t.segments]
-    ends = [e for e in ends if e is not None]
-    if t.meta.duration_s is None and ends:
-        t.meta.duration_s = max(ends)
+    if t.meta.duration_s is None:
+        t.meta.duration_s = _duration(t)
     unlabeled = sum(1 for s in t.segments if not s.speaker)
     if t.segments and unlabeled == len(t.segments):
         t.meta.warnings.append(
@@ -766,7 +764,7 @@ def read_transcript(path: str | Path, fmt: str | None = None) -> Transcript:
         t.meta.source_sha256 = t.meta.source_sha256 or sha256_bytes(p.read_bytes())
         t.meta.source_format = t.meta.source_format or "json"
         if t.meta.duration_s is None:
-            _finish_meta_duration(t)
+            t.meta.duration_s = _duration(t)
     else:
         t.meta.source = str(p)
         t.meta.source_sha256 = sha256_bytes(p.read_bytes())
@@ -774,11 +772,11 @@ def read_transcript(path: str | Path, fmt: str | None = None) -> Transcript:
     return t
 
 
-def _finish_meta_duration(t: Transcript) -> None:
+def _duration(t: Transcript) -> float | None:
+    """The latest end (or start, where the end is unknown) of any segment; None without times."""
     ends = [s.end_s if s.end_s is not None else s.start_s for s in t.segments]
     ends = [e for e in ends if e is not None]
-    if ends:
-        t.meta.duration_s = max(ends)
+    return max(ends) if ends else None
 
 
 def render_transcript(t: Transcript, fmt: str) -> str:

@@ -16,7 +16,9 @@ STOPWORDS = frozenset(
     """a an the and or but if of to in on at for with by from as is are was were be been being do does did
     have has had you your yours i me my we our us they them their it its this that these those what which who
     whom how when where why can could would should will shall may might must so than then there here about into
-    over also just very any some such not no nor too s t don doesn didn ve ll re d m o y""".split()
+    over also just very any some such not no nor too s t don doesn didn ve ll re d m o y
+    make making made per wise actual actually little bit right ever really okay ok yeah yes sure well
+    kind sort thing things stuff lot lots maybe pretty quite""".split()
 )
 
 

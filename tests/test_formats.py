@@ -388,3 +388,21 @@ def test_writing_to_an_unsupported_extension_fails_and_leaves_no_file(tmp_path):
     with pytest.raises(EvalError, match="unsupported transcript extension"):
         write_transcript(t, tmp_path / "out.docx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_srt_formatting_tags_are_removed_but_other_angle_brackets_kept():
+    t = parse_transcript("1\n00:00:01,000 --> 00:00:02,000\n{\\an8}<i>Interviewer:</i> Is a <b>2 < 3</b> plan ok?\n", "srt")
+    assert (t.segments[0].speaker, t.segments[0].text) == ("Interviewer", "Is a 2 < 3 plan ok?")
+
+
+def test_a_one_off_colon_in_unlabelled_cues_is_not_taken_for_a_speaker():
+    text = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\nSo here is the thing: we grew.\n\n"
+            "00:00:03.000 --> 00:00:05.000\nAnd then we kept growing.\n\n"
+            "00:00:05.000 --> 00:00:07.000\nIt went well.\n")
+    t = parse_transcript(text, "vtt")
+    assert t.speakers == [""] and t.segments[0].text == "So here is the thing: we grew."
+
+
+def test_numeric_cue_ids_and_cue_settings_in_vtt_are_not_text():
+    t = parse_transcript("WEBVTT\n\n42\n00:00:01.000 --> 00:00:02.000 line:0 align:left\n<v A>Hi\n", "vtt")
+    assert t.segments[0].text == "Hi" and t.segments[0].speaker == "A"

@@ -98,6 +98,9 @@ def test_rttm_turns_set_the_speaker_of_each_segment(mono_rttm):
     # every segment lies (mostly) inside a turn of its speaker
     turns = read_rttm(MONO_RTTM)
     assert all(speaker_at(s.start_s, s.end_s, turns) == s.speaker for s in mono_rttm.segments)
+    # evaluator.roles then tells the question-asker (SPEAKER_00) is the interviewer
+    roles = {r.speaker: r.role for r in mono_rttm.meta.roles}
+    assert roles == {"SPEAKER_00": Role.interviewer, "SPEAKER_01": Role.candidate}
 
 
 @pytest.mark.slow
@@ -349,3 +352,14 @@ def test_cli_writes_vtt_and_json_from_cache(run_cli, stereo, cache_dir, tmp_path
     written = Transcript.model_validate_json(out.read_text())
     assert written.segments == stereo.segments and written.meta.asr.model == "tiny.en"
     assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temp files left behind
+
+
+@pytest.mark.slow
+def test_mono_without_rttm_uses_roles_module_for_per_segment_roles(mono_rttm, cache_dir, no_model):
+    pytest.importorskip("evaluator.roles")
+    t = tr.transcribe_file(MONO, cache_dir=cache_dir)  # ASR from the cache
+    questions = [s for s in t.segments if s.role == Role.interviewer]
+    assert questions and all(s.speaker == "" for s in t.segments)
+    assert any("performance metrics" in s.text.lower() for s in questions)
+    assert any(s.role == Role.candidate and "dashboard" in s.text.lower() for s in t.segments)
+    assert any("per segment" in w for w in t.meta.warnings)
