@@ -84,7 +84,7 @@ def decode_audio(path: str | Path, split_channels: bool = False, *, expected_cha
 
     `expected_channels` (with split_channels) demands that layout, e.g. 2 for an interviewer/candidate
     call recording; a file with another layout is an AudioError. Truncated, corrupt, non-audio and
-    zero-length files are AudioErrors too; an all-silent file is not (see `check_speech`).
+    zero-length files are AudioErrors too; an all-silent file is not (see `is_silent`).
     """
     import av
     import numpy as np
@@ -162,25 +162,6 @@ def is_silent(samples) -> bool:
     import numpy as np
 
     return samples.size == 0 or float(np.max(np.abs(samples))) < SILENCE_PEAK
-
-
-def speech_seconds(samples) -> float:
-    """Seconds of speech found by the Silero VAD bundled with faster-whisper (0 for silence)."""
-    if is_silent(samples):
-        return 0.0
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    stamps = get_speech_timestamps(samples, VadOptions())
-    return sum(s["end"] - s["start"] for s in stamps) / SAMPLE_RATE
-
-
-def check_speech(audio: DecodedAudio) -> None:
-    """Raise AudioError when no channel has speech (silence or noise only)."""
-    if all(speech_seconds(c) == 0 for c in audio.channels):
-        raise AudioError(
-            f"{audio.path}: no speech found in {audio.duration_s:.1f} s of audio (silence or noise only)",
-            hint="check the microphone track or that this is the right file",
-        )
 
 
 # ---------------------------------------------------------------- internals

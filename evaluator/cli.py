@@ -216,12 +216,12 @@ def _transcribe_progress():
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     bar = Progress(TextColumn("transcribing"), BarColumn(),
-                   TextColumn("{task.completed:.0f}/{task.total:.0f} s of audio"), TimeElapsedColumn(),
+                   TextColumn("{task.fields[audio]}"), TimeElapsedColumn(),
                    console=Console(stderr=True), transient=True)
-    task = bar.add_task("transcribe", total=None)
+    task = bar.add_task("transcribe", total=None, audio="loading")
 
     def update(done_s: float, total_s: float) -> None:
-        bar.update(task, completed=done_s, total=total_s)
+        bar.update(task, completed=done_s, total=total_s, audio=f"{done_s:.0f}/{total_s:.0f} s of audio")
 
     return bar, update
 
@@ -610,6 +610,285 @@ def coach_cmd(
         print_json(result)
     elif not output:
         print_markdown(md(result))
+
+
+# ---------------------------------------------------------------- evaluate
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    input: Annotated[Path, typer.Argument(help="The interview: a recording or a transcript (.vtt .srt .txt .json).")],
+    guide: GuideOpt,
+    stage: StageOpt = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="Write the draft scorecard JSON here (the source of truth for review).")] = None,
+    model: Annotated[Optional[str], typer.Option(
+        "--model", help="LLM model name (env INTERVIEW_EVAL_MODEL; default gpt-4o-mini).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(
+        "--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL), e.g. http://localhost:11434/v1.")] = None,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", help="Seconds per LLM request (env INTERVIEW_EVAL_TIMEOUT).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=32, help="Criteria scored at once.")] = 4,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the LLM again instead of reusing cached answers.")] = False,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Do not call any LLM: collect evidence passages only.")] = False,
+    redact: Annotated[bool, typer.Option(
+        "--redact", help="Replace e-mails, phone numbers, URLs and speaker names before text is sent to the LLM.")] = False,
+    budget: Annotated[int, typer.Option("--max-passage-tokens", min=200, help="Transcript tokens sent per criterion.")] = 1800,
+    fmt: FormatOpt = None,
+    interviewer: InterviewerOpt = None,
+    candidate: CandidateOpt = None,
+    whisper_model: ModelOpt = None,
+    channels: ChannelsOpt = None,
+    rttm: RttmOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Draft a scorecard: transcribe if needed, align to the stage, propose a score per criterion with
+    verified verbatim quotes. Without an LLM it still collects evidence and says scores need a reviewer.
+
+    The LLM is any OpenAI-compatible endpoint: OPENAI_API_KEY, OPENAI_BASE_URL, --model. Answers are
+    cached, so re-running costs nothing and fills in only criteria whose calls failed.
+    """
+    from evaluator.align import align
+    from evaluator.files import atomic_write
+    from evaluator.guide import load_guide
+    from evaluator.report import render_draft_markdown
+    from evaluator.score import EvaluateOptions, evaluate
+    from evaluator.scorecard import Draft
+
+    try:
+        if output is not None and output.suffix.lower() != ".json":
+            raise UsageError(f"{output}: the draft is written as JSON", hint="use -o draft.json; render it with "
+                             "`interview-eval report draft.json --format md|html|csv`")
+        g = load_guide(guide)
+        t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
+        if det is not None:
+            info(f"stage: {det.reason}")
+        al = align(t, st, guide=g)
+        client, llm_info = None, {}
+        if not no_llm:
+            from evaluator.llm import LLMClient, endpoint_host, is_configured, settings_from
+
+            settings = settings_from(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
+                                     use_cache=not no_cache)
+            if is_configured(settings):
+                client = LLMClient(settings)
+                llm_info = {"model": settings.model, "endpoint_host": endpoint_host(settings)}
+        previous = None
+        if output is not None and output.exists() and client is not None:
+            try:
+                prev = Draft.model_validate_json(output.read_text(encoding="utf-8"))
+                if (prev.source.transcript_content_sha256 == t.content_sha256() and prev.source.stage_id == st.id
+                        and prev.source.guide_sha256 == g.content_sha256() and prev.llm_configured):
+                    previous = prev
+            except Exception:
+                previous = None
+        draft = evaluate(t, g, st, al, client=client, opts=EvaluateOptions(redact=redact, budget_tokens=budget),
+                         llm_info=llm_info, previous=previous)
+        if output is not None:
+            atomic_write(output, draft.model_dump_json(indent=2) + "\n")
+    except EvalError as exc:
+        fail(exc)
+    for s in draft.scores:
+        if s.status == "failed":
+            warn(f"{s.criterion_id}: {s.error}")
+    if json_out:
+        print_json(draft)
+        return
+    print_markdown(render_draft_markdown(draft))
+    if output is not None:
+        info(f"wrote {output}")
+    if any(s.status == "failed" for s in draft.scores):
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- review
+
+
+def _review_interactive(card, draft_path: Path, state, reviewer: str, transcript):
+    """Walk through every undecided criterion; each decision is saved the moment it is made."""
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    from evaluator import review as rv
+    from evaluator.report import criterion_markdown
+
+    con = Console(highlight=False)
+    todo = rv.remaining(card, state)
+    for i, cid in enumerate(todo, 1):
+        p = card.score_for(cid)
+        con.rule(f"criterion {i} of {len(todo)} still to decide")
+        con.print(Markdown(criterion_markdown(p)))
+        scale = ", ".join(f"{k}={v}" for k, v in sorted(p.anchors.items()))
+        while True:
+            default = "c" if p.score is not None else "o"
+            choice = typer.prompt("[c]onfirm, [o]verride, add [q]uote, add [n]ote, [s]kip for later, "
+                                  "[x] save and quit", default=default).strip().lower()[:1]
+            try:
+                if choice == "c":
+                    state = rv.confirm(state, p, reviewer)
+                elif choice == "o":
+                    score = typer.prompt(f"score ({scale})")
+                    rv.check_score(p, score)
+                    reason = typer.prompt("reason for the override (required)")
+                    state = rv.override(state, p, score, reason, reviewer)
+                elif choice == "q":
+                    text = typer.prompt("the candidate's words, copied from the transcript")
+                    state = rv.add_quote(state, p, text, transcript, reviewer)
+                    q = state.criteria[cid].added_quotes[-1]
+                    from evaluator.text import fmt_time
+
+                    con.print(f"added: \u201c{q.quote}\u201d ({fmt_time(q.start_s)}, {q.segment_id})")
+                elif choice == "n":
+                    state = rv.add_note(state, p, typer.prompt("note"), reviewer)
+                elif choice == "s":
+                    break
+                elif choice == "x":
+                    return state
+                else:
+                    warn(f"unknown choice {choice!r}")
+                    continue
+            except EvalError as exc:
+                warn(exc.one_line())
+                continue
+            rv.save_state(draft_path, state)
+            if choice in ("c", "o"):
+                break
+    return state
+
+
+@app.command("review")
+def review_cmd(
+    scorecard: Annotated[Path, typer.Argument(help="A draft (from `evaluate -o draft.json`) or a final scorecard.")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Your name; recorded with every decision.")],
+    transcript: Annotated[Optional[Path], typer.Option(
+        "--transcript", help="The transcript the evidence points into (a draft JSON or transcript file); "
+        "needed to add quotes to a final scorecard. Accepted only if its content hash matches "
+        "source.transcript_content_sha256.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="Where to write the final scorecard (default DRAFT.final.json; for a revision "
+        "FINAL.r2.json, .r3...). Never overwrites.")] = None,
+    confirm: Annotated[Optional[list[str]], typer.Option(
+        "--confirm", help="Confirm the AI's score for this criterion (id or name); repeatable.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option(
+        "--set", help="Override: ID=SCORE with a --reason, or 'ID=SCORE:reason'; repeatable.")] = None,
+    reason: Annotated[Optional[list[str]], typer.Option(
+        "--reason", help="Reason for an override; the n-th --reason belongs to the n-th --set without "
+        "an inline reason.")] = None,
+    add_quote: Annotated[Optional[list[str]], typer.Option(
+        "--add-quote", help="ID=\"the candidate's words\": your own evidence, verified in candidate turns.")] = None,
+    note: Annotated[Optional[list[str]], typer.Option("--note", help="ID=\"text\": a note on a criterion.")] = None,
+    interactive: Annotated[Optional[bool], typer.Option(
+        "--interactive/--no-interactive", help="Walk through the criteria with prompts (default: on a terminal, "
+        "when no decisions are given as options).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Confirm or override every proposed score; the final scorecard keeps the AI proposal beside each decision.
+
+    Every decision is saved at once to DRAFT.review.json, so an interrupted review resumes where it stopped.
+    The final scorecard (DRAFT.final.json) is written only when every criterion is decided; until then the
+    criteria left are listed (exit 0). There is no accept-all: each criterion needs its own --confirm or --set.
+
+    A final scorecard is never edited in place: `review FINAL.json --reviewer NAME --set ID=SCORE --reason TEXT`
+    writes a new revision FINAL.r2.json (revision + 1, previous_sha256 = hash of FINAL.json).
+
+    Examples: review draft.json --reviewer "Dana" --confirm relevant-experience --set overall-recommendation=3
+    --reason "strong on retention"
+    """
+    from evaluator import review as rv
+    from evaluator.files import atomic_write, sha256_file
+    from evaluator.scorecard import Draft
+
+    try:
+        card = rv.load_scorecard(scorecard)
+        sha = sha256_file(scorecard)
+        changes = rv.parse_changes(confirm, set_, reason, add_quote, note)
+        t = rv.transcript_for_review(transcript, card) if transcript else (
+            card.transcript if isinstance(card, Draft) else None)
+        if not isinstance(card, Draft):
+            state = rv.apply_changes(card, rv.state_from_final(card, sha), changes, reviewer, t)
+            new = rv.revise(card, sha, state, reviewer)
+            out = output or rv.revision_path(scorecard, new.revision)
+            if out.exists():
+                raise rv.ReviewError(f"{out}: already exists; a scorecard is never overwritten",
+                                     hint="revise the latest revision, or choose another file with -o")
+            atomic_write(out, new.model_dump_json(indent=2) + "\n")
+            progress = rv.ReviewProgress(draft=str(scorecard), decided=[c.criterion_id for c in new.criteria],
+                                         remaining=[], final=str(out), revision=new.revision)
+        else:
+            out = output or rv.final_path(scorecard)
+            if out.exists():
+                hint = (f"to change it make a revision: review {out} --reviewer NAME --set ID=SCORE --reason TEXT")
+                raise rv.ReviewError(f"{out}: a final scorecard already exists; it is never overwritten", hint=hint)
+            state = rv.load_state(scorecard, sha)
+            if changes:
+                state = rv.apply_changes(card, state, changes, reviewer, t)
+                rv.save_state(scorecard, state)
+            elif interactive or (interactive is None and sys.stdin.isatty() and sys.stdout.isatty()):
+                import click
+
+                try:
+                    state = _review_interactive(card, scorecard, state, reviewer, t)
+                except (KeyboardInterrupt, click.exceptions.Abort):
+                    _line("stopped:", "33", f"every decision so far is saved in {rv.state_path(scorecard)}; "
+                          "run the same command to resume")
+                    raise typer.Exit(130)
+            left = rv.remaining(card, state)
+            final = None
+            if not left:
+                final = rv.finalize(card, sha, state, reviewer)
+                atomic_write(out, final.model_dump_json(indent=2) + "\n")
+            progress = rv.ReviewProgress(draft=str(scorecard), state_file=str(rv.state_path(scorecard)),
+                                         decided=[p.criterion_id for p in card.scores if p.criterion_id not in left],
+                                         remaining=left, final=str(out) if final else None,
+                                         revision=1 if final else None)
+    except EvalError as exc:
+        fail(exc)
+    if json_out:
+        print_json(progress)
+    elif progress.final:
+        what = f"revision {progress.revision}" if (progress.revision or 1) > 1 else "final scorecard"
+        sys.stdout.write(f"{what}: every criterion decided -> {progress.final}\n")
+    else:
+        total = len(progress.decided) + len(progress.remaining)
+        sys.stdout.write(f"{len(progress.decided)}/{total} criteria decided (saved in {progress.state_file}); "
+                         f"still to decide: {' '.join(progress.remaining)}\n")
+
+
+# ---------------------------------------------------------------- report
+
+
+@app.command("report")
+def report_cmd(
+    scorecard: Annotated[Path, typer.Argument(help="A draft or final scorecard JSON.")],
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="md, html (self-contained, printable), csv (one row per criterion) or json; "
+        "default: from the -o extension, else md.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the report here (atomically).")] = None,
+) -> None:
+    """Render a draft or final scorecard: Markdown, printable HTML, CSV for spreadsheets/ATS, or JSON."""
+    from evaluator.report import output_format, render_scorecard
+    from evaluator.review import load_scorecard
+
+    allowed = ("md", "html", "csv", "json")
+    try:
+        if fmt is not None:
+            fmt = {"markdown": "md", "htm": "html"}.get(fmt.lower(), fmt.lower())
+            if fmt not in allowed:
+                raise UsageError(f"--format {fmt!r} is not a report format", hint="use one of: " + ", ".join(allowed))
+        elif output is not None:
+            fmt = output_format(output, allowed)
+        else:
+            fmt = "md"
+        card = load_scorecard(scorecard)
+        text = render_scorecard(card, fmt)
+        if output is not None:
+            _write_report(output, text)
+    except EvalError as exc:
+        fail(exc)
+    if output is None:
+        if fmt == "md":
+            print_markdown(text)
+        else:
+            sys.stdout.write(text)
 
 
 # ---------------------------------------------------------------- entry point

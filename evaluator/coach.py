@@ -30,10 +30,18 @@ QUALITY_KINDS = ("hypothetical", "leading", "closed", "stacked")
 
 # Speaking rate used only to estimate the length of a last turn that has a start but no end.
 _WORDS_PER_S = 2.5
+_SLOW_WORDS_PER_S = 1.0
 # Interviewer share of talk above which the report suggests talking less (structured interviews: listen more).
 TALK_SHARE_LIMIT = 0.45
 LONG_MONOLOGUE_S = 90.0
 LONG_MONOLOGUE_WORDS = 220
+CATEGORY_NAMES = {
+    "age": "age", "family_status": "family status", "pregnancy": "pregnancy", "religion": "religion",
+    "national_origin": "national origin", "race_ethnicity": "race or ethnicity",
+    "disability_health": "disability or health", "sexual_orientation_gender_identity":
+    "sexual orientation or gender identity", "arrest_record": "arrests", "military_discharge": "military discharge",
+    "salary_history": "salary history",
+}
 
 
 # ---------------------------------------------------------------- rules (user-authored: extra="forbid")
@@ -390,22 +398,44 @@ def _match_text(s: str) -> str:
     return fold(s).replace("\u2026", "...")
 
 
-def _seg_end(t: Transcript, i: int) -> float | None:
-    seg = t.segments[i]
-    if seg.end_s is not None:
-        return seg.end_s
-    if seg.start_s is None:
-        return None
-    for nxt in t.segments[i + 1:]:
-        if nxt.start_s is not None and nxt.start_s >= seg.start_s:
-            return nxt.start_s
-    return seg.start_s + len(words(seg.text)) / _WORDS_PER_S
+def ends_are_derived(t: Transcript) -> bool:
+    """True when end times are missing or merely copied from the next turn's start (txt readers do this)."""
+    segs = t.segments
+    for i, seg in enumerate(segs):
+        if seg.end_s is None:
+            continue
+        nxt = next((x.start_s for x in segs[i + 1:] if x.start_s is not None), None)
+        if nxt is None or abs(seg.end_s - nxt) > 1e-6:
+            return False
+    return True
+
+
+def turn_ends(t: Transcript) -> list[float | None]:
+    """End time of every turn. Real end times are kept. Missing or derived ones run to the next start, but no
+    longer than the words could take at a slow pace: a gap before the next line is nobody's speaking time."""
+    derived = ends_are_derived(t)
+    out: list[float | None] = []
+    segs = t.segments
+    for i, seg in enumerate(segs):
+        if seg.start_s is None:
+            out.append(seg.end_s)
+            continue
+        if seg.end_s is not None and not derived:
+            out.append(seg.end_s)
+            continue
+        longest = max(2.0, len(words(seg.text)) / _SLOW_WORDS_PER_S)
+        nxt = next((x.start_s for x in segs[i + 1:] if x.start_s is not None and x.start_s >= seg.start_s), None)
+        if nxt is not None:
+            out.append(min(nxt, seg.start_s + longest))
+        else:
+            out.append(seg.start_s + len(words(seg.text)) / _WORDS_PER_S)
+    return out
 
 
 def _transcript_end(t: Transcript) -> float | None:
     if not t.has_times:
         return None
-    return max((_seg_end(t, i) or 0.0) for i in range(len(t.segments)))
+    return max((e or 0.0) for e in turn_ends(t))
 
 
 def _interviewer_segments(t: Transcript) -> list[Segment]:
@@ -547,15 +577,15 @@ def measure_talk_time(t: Transcript) -> TalkTime:
     """Each party's share of speaking time (of words when there are no timestamps), the longest interviewer
     monologue, and interruptions and overlaps where the timestamps or the text show them."""
     timed = t.has_times
-    ends_given = timed and all(s.end_s is not None for s in t.segments)
+    ends_given = timed and all(s.end_s is not None for s in t.segments) and not ends_are_derived(t)
+    ends = turn_ends(t)
     per: dict[str, dict[str, Any]] = {}
     for i, seg in enumerate(t.segments):
         d = per.setdefault(seg.speaker, {"role": seg.role, "turns": 0, "words": 0, "seconds": 0.0})
         d["turns"] += 1
         d["words"] += len(words(seg.text))
         if timed:
-            end = _seg_end(t, i)
-            d["seconds"] += max(0.0, (end or seg.start_s) - seg.start_s)
+            d["seconds"] += max(0.0, (ends[i] or seg.start_s) - seg.start_s)
     basis = "time" if timed else "words"
     key = "seconds" if timed else "words"
     total = sum(d[key] for d in per.values()) or 1
@@ -570,17 +600,18 @@ def measure_talk_time(t: Transcript) -> TalkTime:
         note = ("No timestamps in the transcript: shares are of words spoken, not of time; "
                 "interruptions, overlaps and time per question cannot be measured.")
     elif not ends_given:
-        note = ("Shares are of speaking time; turns without an end time are taken to last until the next turn "
-                "starts, so pauses count towards the speaker and overlaps cannot be seen.")
+        note = ("Shares are of speaking time estimated from start times only: a turn lasts until the next one "
+                "starts, but at most one second per word, so short pauses count towards the speaker and overlaps "
+                "cannot be seen.")
     else:
         note = "Shares are of speaking time from the segment start and end times."
     return TalkTime(basis=basis, note=note, interviewer_share=role_share(Role.interviewer),
                     candidate_share=role_share(Role.candidate), speakers=speakers,
-                    longest_monologue=_longest_monologue(t, timed),
+                    longest_monologue=_longest_monologue(t, timed, ends),
                     interruptions=_interruptions(t, ends_given), overlaps_measurable=ends_given)
 
 
-def _longest_monologue(t: Transcript, timed: bool) -> Monologue | None:
+def _longest_monologue(t: Transcript, timed: bool, ends: list[float | None]) -> Monologue | None:
     runs: list[list[int]] = []
     current: list[int] = []
     for i, seg in enumerate(t.segments):
@@ -597,7 +628,7 @@ def _longest_monologue(t: Transcript, timed: bool) -> Monologue | None:
 
     def size(run: list[int]) -> float:
         if timed:
-            return sum(max(0.0, (_seg_end(t, i) or 0) - t.segments[i].start_s) for i in run)
+            return sum(max(0.0, (ends[i] or 0) - t.segments[i].start_s) for i in run)
         return sum(len(words(t.segments[i].text)) for i in run)
 
     best = max(runs, key=size)
@@ -605,7 +636,7 @@ def _longest_monologue(t: Transcript, timed: bool) -> Monologue | None:
     nwords = sum(len(words(s.text)) for s in segs)
     text = " ".join(s.text for s in segs)
     return Monologue(segment_ids=[s.id for s in segs], start_s=segs[0].start_s,
-                     end_s=_seg_end(t, best[-1]) if timed else None,
+                     end_s=ends[best[-1]] if timed else None,
                      duration_s=round(size(best), 1) if timed else None, words=nwords,
                      time=fmt_time(segs[0].start_s), excerpt=text[:160] + ("..." if len(text) > 160 else ""))
 
@@ -988,7 +1019,9 @@ def recommend(t: Transcript, report: CoachReport, limit: int = 3) -> list[Recomm
     if mna:
         cats = list(dict.fromkeys(f.category or "" for f in mna))
         alts = list(dict.fromkeys(f.lawful_alternative for f in mna if f.lawful_alternative))
-        recs.append(("must_not_ask", "Stop asking about " + ", ".join(c.replace("_", " ") for c in cats),
+        names = [CATEGORY_NAMES.get(c, c.replace("_", " ")) for c in cats]
+        title = ", ".join(names[:3]) + (f" and {len(names) - 3} more topics" if len(names) > 3 else "")
+        recs.append(("must_not_ask", "Stop asking about " + title,
                      f"{len(mna)} question(s) touched protected characteristics: "
                      + "; ".join(f'{f.time} "{f.quote}"' for f in mna[:4])
                      + (" ..." if len(mna) > 4 else "")
@@ -1236,7 +1269,7 @@ def render_coach_markdown(report: CoachReport) -> str:
 
     L += ["## Three things to do differently next time", ""]
     if not r.recommendations:
-        L += ["Nothing stood out: the interview followed the guide and no flags were raised.", ""]
+        L.append("Nothing stood out: the interview followed the guide and no flags were raised.")
     for rec in r.recommendations:
         L.append(f"{rec.rank}. **{rec.title}.** {rec.detail}")
         if rec.lines:
@@ -1318,7 +1351,7 @@ def render_coach_markdown(report: CoachReport) -> str:
     if not r.must_not_ask:
         L += ["None found.", ""]
     for f in r.must_not_ask:
-        L.append(f"- **{(f.category or '').replace('_', ' ')}** — {f.time} `{f.segment_id}`: \"{_md_escape(f.quote)}\"")
+        L.append(f"- **{CATEGORY_NAMES.get(f.category or '', (f.category or '').replace('_', ' '))}** — {f.time} `{f.segment_id}`: \"{_md_escape(f.quote)}\"")
         L.append(f"  {f.explanation}")
         if f.lawful_alternative:
             L.append(f"  Lawful alternative: {f.lawful_alternative}")

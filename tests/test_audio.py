@@ -168,3 +168,63 @@ def test_silence_is_detected_below_minus_60_dbfs(tmp_path):
     p = write_wav(tmp_path / "quiet.wav", np.full(16000, 0.0005, dtype=np.float32))
     assert is_silent(decode_audio(p).mono)
     assert not is_silent(tone(0.5))
+
+
+def encode(path: Path, samples: np.ndarray, codec: str, rate: int = 16000, video: bool = False) -> Path:
+    """Encode a mono tone with PyAV into any container (plus a tiny video track for mp4/webm video)."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        if video:
+            vs = out.add_stream("mpeg4" if path.suffix == ".mp4" else "libvpx", rate=10)
+            vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+        st = out.add_stream(codec, rate=rate, layout="mono")
+        fmt = st.codec_context.codec.audio_formats[0].name
+        frame_size = st.codec_context.frame_size or 1024
+        pcm = samples.astype(np.float32)
+        for i in range(0, len(pcm), frame_size):
+            chunk = pcm[i: i + frame_size]
+            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = i
+            if fmt != "fltp":
+                for f in av.AudioResampler(format=fmt, layout="mono", rate=rate).resample(frame):
+                    out.mux(st.encode(f))
+                continue
+            out.mux(st.encode(frame))
+        if video:
+            img = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), dtype=np.uint8), format="rgb24")
+            out.mux(vs.encode(img.reformat(format="yuv420p")))
+            out.mux(vs.encode(None))
+        out.mux(st.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("name, codec, rate, video", [
+    ("a.flac", "flac", 16000, False),
+    ("a.mp3", "libmp3lame", 44100, False),
+    ("a.m4a", "aac", 48000, False),
+    ("a.ogg", "libopus", 48000, False),
+    ("a.webm", "libopus", 48000, True),
+    ("a.mp4", "aac", 44100, True),
+])
+def test_common_containers_decode_to_16k_mono(tmp_path, name, codec, rate, video):
+    p = encode(tmp_path / name, tone(2.0, rate=rate), codec, rate, video)
+    audio = decode_audio(p)
+    assert audio.duration_s == pytest.approx(2.0, abs=0.1)
+    assert 0.2 < float(np.max(np.abs(audio.mono))) < 0.5  # lossy codecs overshoot a little
+
+
+def test_video_without_audio_track_says_so(tmp_path):
+    import av
+
+    p = tmp_path / "screen.mp4"
+    with av.open(str(p), "w") as out:
+        vs = out.add_stream("mpeg4", rate=10)
+        vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
+        img = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), dtype=np.uint8), format="rgb24")
+        out.mux(vs.encode(img.reformat(format="yuv420p")))
+        out.mux(vs.encode(None))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "no audio track (video)" in one_line(exc)

@@ -440,3 +440,54 @@ def test_reviewer_flags_are_kept_only_when_their_quote_is_in_an_interviewer_line
     assert sum("dropped" in w for w in r.warnings) == 2
     kept, dropped = verify_flags(t, [])
     assert kept == [] and dropped == []
+
+
+# ---------------------------------------------------------------- the `coach` command
+
+
+def _run(*args):
+    from typer.testing import CliRunner
+
+    from evaluator.cli import app
+
+    return CliRunner().invoke(app, ["coach", *map(str, args)])
+
+
+def test_cli_coach_prints_markdown_and_one_json_document():
+    src = DATA / "01_cam_screening.txt"
+    res = _run(src, "--guide", "customer-account-manager", "--stage", "screening")
+    assert res.exit_code == 0, res.output
+    assert "Questions an interviewer must not ask" in res.stdout and "where were you born originally" in res.stdout
+    res = _run(src, "--guide", "customer-account-manager", "--stage", "screening", "--json",
+               "--interviewer", "Dana Whitfield", "--candidate", "Sam Ortiz")
+    doc = json.loads(res.stdout)
+    assert doc["interviewer"] == "Dana Whitfield" and len(doc["must_not_ask"]) == 5
+
+
+def test_cli_coach_writes_html_and_batch_summary(tmp_path):
+    out = tmp_path / "r.html"
+    res = _run(DATA / "04_cam_behavioral.txt", "--guide", "customer-account-manager", "-o", out)
+    assert res.exit_code == 0, res.output
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    res = _run(f"{DATA}/0[1-4]*.txt", "--guide", "customer-account-manager", "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert sorted(r["interviewer"] for r in doc["rows"]) == ["Dana Whitfield", "Lena Brooks", "Mark Evans",
+                                                             "Priya Nair"]
+
+
+def test_cli_coach_refuses_one_speaker_transcript_with_one_line(tmp_path):
+    f = tmp_path / "mono.txt"
+    f.write_text("[00:00] Dana: Tell me about yourself.\n[00:10] Dana: And your last role?\n")
+    res = _run(f, "--guide", "customer-account-manager", "--stage", "screening")
+    assert res.exit_code == 1
+    assert "only one speaker" in res.output and "Traceback" not in res.output
+
+
+def test_cli_coach_rejects_bad_rules_file_and_output_extension(tmp_path):
+    bad = tmp_path / "extra.yaml"
+    bad.write_text("rules:\n  - id: x\n    category: c\n    pattern: [a]\n    explanation: e\n")
+    res = _run(DATA / "01_cam_screening.txt", "--guide", "customer-account-manager", "--rules", bad)
+    assert res.exit_code == 1 and "extra.yaml" in res.output
+    res = _run(DATA / "01_cam_screening.txt", "--guide", "customer-account-manager", "-o", tmp_path / "r.pdf")
+    assert res.exit_code == 2 and not (tmp_path / "r.pdf").exists()

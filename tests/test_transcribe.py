@@ -363,3 +363,9 @@ def test_mono_without_rttm_uses_roles_module_for_per_segment_roles(mono_rttm, ca
     assert any("performance metrics" in s.text.lower() for s in questions)
     assert any(s.role == Role.candidate and "dashboard" in s.text.lower() for s in t.segments)
     assert any("per segment" in w for w in t.meta.warnings)
+
+
+def test_unknown_model_name_lists_the_known_ones():
+    with pytest.raises(ModelError) as exc:
+        tr.resolve_model("tiny-xl")
+    assert "unknown Whisper model 'tiny-xl'" in str(exc.value) and "small.en" in str(exc.value)
