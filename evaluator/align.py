@@ -226,6 +226,8 @@ _CONCEPTS = {
     "example": "example instance situation story",
     "perform": "perform performed performance did",
     "question": "questions question ask",
+    "result": "result results outcome outcomes impact achieve achieved grew increased reduced cut lifted raised "
+              "dropped saved doubled tripled",
 }
 _CONCEPT_OF = {stem(w): c for c, ws in _CONCEPTS.items() for w in ws.split()}
 
@@ -245,9 +247,14 @@ _PHRASES = [(re.compile(p, re.I), r) for p, r in (
 
 def concept_words(text: str) -> list[str]:
     """Content words with paraphrase groups folded to one concept token."""
+    return list(_concept_words(text))
+
+
+@lru_cache(maxsize=200_000)
+def _concept_words(text: str) -> tuple[str, ...]:
     for rx, rep in _PHRASES:
         text = rx.sub(rep, text)
-    return [_CONCEPT_OF.get(w, w) for w in content_words(text)]
+    return tuple(_CONCEPT_OF.get(w, w) for w in content_words(text))
 
 
 
@@ -279,15 +286,24 @@ def _fuzzy_eq(a: str, b: str) -> bool:
 
 
 def _coverage(target: list[str], have: set[str], vocab: _Vocab) -> float:
-    """Weighted share of target words present in `have` (exactly or fuzzily)."""
+    """Weighted share of target words present in `have` (exactly or fuzzily, for ASR errors)."""
     if not target:
         return 0.0
     total = got = 0.0
+    by_first: dict[str, list[str]] | None = None
     for w in dict.fromkeys(target):
         wt = vocab.weight(w)
         total += wt
-        if w in have or any(_fuzzy_eq(w, h) for h in have if abs(len(h) - len(w)) <= 2):
+        if w in have:
             got += wt
+        elif len(w) >= 5:
+            if by_first is None:
+                by_first = {}
+                for h in have:
+                    if len(h) >= 5:
+                        by_first.setdefault(h[0], []).append(h)
+            if any(abs(len(h) - len(w)) <= 2 and _fuzzy_eq(w, h) for h in by_first.get(w[0], ())):
+                got += wt
     return got / total if total else 0.0
 
 

@@ -632,7 +632,7 @@ def evaluate_cmd(
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Do not call any LLM: collect evidence passages only.")] = False,
     redact: Annotated[bool, typer.Option(
         "--redact", help="Replace e-mails, phone numbers, URLs and speaker names before text is sent to the LLM.")] = False,
-    budget: Annotated[int, typer.Option("--max-passage-tokens", min=200, help="Transcript tokens sent per criterion.")] = 1800,
+    budget: Annotated[int, typer.Option("--max-passage-tokens", min=200, help="Transcript tokens sent per criterion.")] = 750,
     fmt: FormatOpt = None,
     interviewer: InterviewerOpt = None,
     candidate: CandidateOpt = None,
@@ -823,11 +823,9 @@ def review_cmd(
                 state = rv.apply_changes(card, state, changes, reviewer, t)
                 rv.save_state(scorecard, state)
             elif interactive or (interactive is None and sys.stdin.isatty() and sys.stdout.isatty()):
-                import click
-
                 try:
                     state = _review_interactive(card, scorecard, state, reviewer, t)
-                except (KeyboardInterrupt, click.exceptions.Abort):
+                except (KeyboardInterrupt, typer.Abort, EOFError):
                     _line("stopped:", "33", f"every decision so far is saved in {rv.state_path(scorecard)}; "
                           "run the same command to resume")
                     raise typer.Exit(130)
@@ -889,6 +887,84 @@ def report_cmd(
             print_markdown(text)
         else:
             sys.stdout.write(text)
+
+
+# ---------------------------------------------------------------- debrief and calibrate
+
+
+@app.command("debrief")
+def debrief_cmd(
+    scorecards: Annotated[list[str], typer.Argument(help="One candidate's draft or final scorecards (files or a folder).")],
+    guide: Annotated[Optional[str], typer.Option(
+        "--guide", "-g", help="The guide (default: the one the scorecards name in source.guide_id).")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "-o", "--output", help="Write the packet here: .html (printable), .md or .json.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The debrief packet for one candidate: every competency across stages and interviewers with quotes,
+    disagreements, goals, overall recommendations, coverage gaps, and the guide's debrief questions as agenda.
+
+    Scorecards of different candidates or guides are refused. The candidate is the scorecard's `candidate`
+    field, else the candidate speaker's name in the transcript.
+    """
+    from evaluator.debrief import debrief_files, render_debrief_markdown
+    from evaluator.report import output_format, render
+
+    try:
+        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        g = None
+        if guide:
+            from evaluator.guide import load_guide
+
+            g = load_guide(guide)
+        packet = debrief_files(scorecards, g)
+        if output:
+            _write_report(output, render(packet, out_fmt, markdown=render_debrief_markdown,
+                                         title=f"Debrief: {packet.candidate}"))
+    except EvalError as exc:
+        fail(exc)
+    for w in packet.warnings:
+        warn(w)
+    if json_out:
+        print_json(packet)
+    elif not output:
+        print_markdown(render_debrief_markdown(packet))
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    reference: Annotated[Optional[list[str]], typer.Option(
+        "--reference", help="The reference scorer's scorecards (files or folders; repeatable).")] = None,
+    trainee: Annotated[Optional[list[str]], typer.Option(
+        "--trainee", help="The trainee's scorecards of the same interviews (files or folders; repeatable).")] = None,
+    ai_vs_human: Annotated[Optional[list[str]], typer.Option(
+        "--ai-vs-human", help="Final scorecards: compare the AI's proposals with the humans' final scores "
+        "and show how often reviewers override (files or folders; repeatable).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the report (.md .html .json).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """How two scorers agree: per criterion exact agreement, within 1 point, quadratic weighted kappa,
+    mean difference, and the interviews where they diverge most.
+
+    Scorecards are paired by transcript content + stage. `--ai-vs-human` compares the AI with the reviewers
+    and counts overrides per criterion and per reviewer.
+    """
+    from evaluator.calibrate import calibrate_files, render_calibration_markdown
+    from evaluator.report import output_format, render
+
+    try:
+        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        result = calibrate_files(reference, trainee, ai_vs_human)
+        if output:
+            _write_report(output, render(result, out_fmt, markdown=render_calibration_markdown, title="Calibration"))
+    except EvalError as exc:
+        fail(exc)
+    for w in result.warnings:
+        warn(w)
+    if json_out:
+        print_json(result)
+    elif not output:
+        print_markdown(render_calibration_markdown(result))
 
 
 # ---------------------------------------------------------------- entry point

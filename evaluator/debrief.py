@@ -387,7 +387,7 @@ def render_debrief_markdown(packet: DebriefPacket) -> str:
     if packet.agenda:
         out += ["## Agenda: Debrief Meeting questions", ""]
         for i, a in enumerate(packet.agenda, 1):
-            out.append(f"{i}. **{a.text}**" + (f" — _{' '.join(a.guidance.split())}_" if a.guidance else ""))
+            out.append(f"- **{i}. {a.text}**" + (f" — _{' '.join(a.guidance.split())}_" if a.guidance else ""))
         out.append("")
     if packet.warnings:
         out += ["## Warnings", ""] + [f"- {w}" for w in packet.warnings] + [""]

@@ -33,7 +33,7 @@ from evaluator.scorecard import (
 from evaluator.text import fmt_time
 from evaluator.transcript import Role, Segment, Transcript
 
-PASSAGE_TOKEN_BUDGET = 1800  # transcript tokens sent per criterion
+PASSAGE_TOKEN_BUDGET = 750  # transcript tokens sent per criterion (about 3 minutes of talk)
 MAX_QUOTES = 3
 CHARS_PER_TOKEN = 4  # the usual estimate for English text
 
@@ -147,6 +147,9 @@ def passages_for(ctx: _Ctx, criterion: Criterion, *, budget_tokens: int = PASSAG
     if used > budget_tokens:
         passages = _fit(passages, cw, budget_tokens)
         used = sum(len(p.text) for p in passages) // CHARS_PER_TOKEN
+    if chosen:
+        # the answers to the questions behind the criterion carry it; add only strong mentions elsewhere
+        ranked = [(sc, s) for sc, s in ranked if sc >= 0.3][:2]
     for _, s in ranked:
         # the interviewer line before a candidate turn gives it context
         i = order[s.id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
 _WS = re.compile(r"\s+")
@@ -45,6 +46,7 @@ def content_words(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
 
 
+@lru_cache(maxsize=100_000)
 def stem(word: str) -> str:
     """A tiny suffix stripper: enough to match 'retaining'/'retention'/'retained' loosely."""
     for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "ed", "es", "ly", "s"):

@@ -1,0 +1,168 @@
+"""Draft-scorecard benchmarks, printed as ratios from one run.
+
+    .venv/bin/python bench/bench_evaluate.py [--latency 0.5] [--concurrency 4]
+
+1. Prompt tokens per stage evaluation on the samples, against the naive approach of sending the
+   whole transcript once per criterion (both counted the same way: characters / 4 of every message).
+   Target: at most one third.
+2. Wall time against the local scripted OpenAI-compatible server with a fixed latency per call,
+   against the ideal (ceil(criteria / concurrency) + 1) x latency (the +1 is the overall
+   recommendation, which is asked after the criteria it rests on).
+3. Everything outside the LLM calls (read, roles, align, passages, verify, write) for a 90-minute
+   transcript, with an in-process model that answers instantly. Target: under 2 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO / "tests"))
+
+SAMPLES = [("samples/cam-screening-strong.vtt", "screening"), ("samples/cam-screening-weak-skips.txt", "screening"),
+           ("samples/cam-hiring-manager.txt", "hiring-manager"),
+           ("samples/cam-work-sample-retention-call.srt", "work-sample"),
+           ("samples/cso-behavioral-strong.txt", "behavioral"), ("samples/cso-behavioral-weak.vtt", "behavioral")]
+LINE = re.compile(r"^\[(s\d+), [^,\]]+, CANDIDATE\] (.*)$", re.M)
+
+
+def tokens(messages) -> int:
+    """Token estimate used for both sides: characters / 4."""
+    return sum(len(m["content"]) for m in messages) // 4
+
+
+def answer(body: dict) -> dict:
+    """A well-behaved model: quotes the first candidate line, scores 3."""
+    user = body["messages"][-1]["content"]
+    if "OVERALL RECOMMENDATION" in user:
+        return {"score": 3, "rationale": "r", "based_on": [], "quotes": []}
+    m = LINE.search(user)
+    quotes = [{"segment_id": m.group(1), "quote": " ".join(m.group(2).split()[:12])}] if m else []
+    return {"score": 3 if quotes else 0, "rationale": "r", "quotes": quotes}
+
+
+def token_ratio() -> None:
+    from evaluator.align import align
+    from evaluator.guide import CriterionKind, load_guide
+    from evaluator.inputs import load_interview
+    from evaluator.score import EvaluateOptions, _Ctx, criterion_messages, passages_for
+    from evaluator.scorecard import Passage
+
+    print("1. prompt tokens per stage evaluation (ours vs whole transcript per criterion)")
+    tot_ours = tot_naive = 0
+    for sample, stage_id in SAMPLES:
+        guide = load_guide("customer-success-operations-specialist" if "/cso-" in sample else "customer-account-manager")
+        stage = guide.stage(stage_id)
+        t = load_interview(REPO / sample, guide=guide)
+        ctx = _Ctx(transcript=t, stage=stage, alignment=align(t, stage))
+        whole = [Passage(segment_ids=[s.id for s in t.segments], text="\n".join(ctx.line(s) for s in t.segments))]
+        ours = naive = 0
+        for c in stage.scorecard:
+            if c.kind == CriterionKind.overall:
+                continue
+            ours += tokens(criterion_messages(guide, stage, c, passages_for(ctx, c), EvaluateOptions()))
+            naive += tokens(criterion_messages(guide, stage, c, whole, EvaluateOptions()))
+        tot_ours, tot_naive = tot_ours + ours, tot_naive + naive
+        print(f"   {Path(sample).name:42s} {ours:7d} vs {naive:7d} tokens  ratio {ours / naive:.2f}")
+    ratio = tot_ours / tot_naive
+    print(f"   all samples: {tot_ours} vs {tot_naive} tokens, ratio {ratio:.2f} "
+          f"(target <= 0.33: {'met' if ratio <= 1 / 3 else 'NOT met'})")
+
+
+def wall_time(latency: float, concurrency: int) -> None:
+    from openai_stub import OpenAIStub
+
+    from evaluator.align import align
+    from evaluator.guide import CriterionKind, load_guide
+    from evaluator.inputs import load_interview
+    from evaluator.llm import LLMClient, settings_from
+    from evaluator.score import evaluate
+
+    guide = load_guide("customer-account-manager")
+    stage = guide.stage("screening")
+    t = load_interview(REPO / "samples/cam-screening-strong.vtt", guide=guide)
+    al = align(t, stage)
+    n = sum(c.kind != CriterionKind.overall for c in stage.scorecard)
+    with OpenAIStub(handler=answer, latency_s=latency) as server, tempfile.TemporaryDirectory() as cache:
+        client = LLMClient(settings_from(base_url=server.base_url, api_key="k", cache_dir=cache, use_cache=False,
+                                         concurrency=concurrency))
+        import openai  # noqa: F401  (import time is not call time: measured separately below)
+
+        t0 = time.perf_counter()
+        d = evaluate(t, guide, stage, al, client=client)
+        wall = time.perf_counter() - t0
+    ideal = (math.ceil(n / concurrency) + 1) * latency
+    print(f"2. wall time, {n} criteria + overall, concurrency {concurrency}, {latency:.2f} s per call")
+    print(f"   {wall:.2f} s vs ideal {ideal:.2f} s: ratio {wall / ideal:.2f} "
+          f"(statuses: {sorted({s.status for s in d.scores})})")
+
+
+class InstantClient:
+    """An in-process model that answers at once (no HTTP): isolates everything outside the LLM calls."""
+
+    def map_complete(self, jobs, on_done=None):
+        return [self._one(j.messages, j.response_model) for j in jobs]
+
+    def complete(self, messages, response_model, *, prompt_id, prompt_version):
+        return self._one(messages, response_model)
+
+    @staticmethod
+    def _one(messages, model):
+        from evaluator.llm import Completion, Usage
+
+        value = model.model_validate(answer({"messages": list(messages)}) | (
+            {"based_on": []} if "based_on" in model.model_fields else {}))
+        return Completion(value=value, usage=Usage(), cached=False, attempts=1, model="instant",
+                          prompt_id="x", prompt_version="x")
+
+
+def outside_llm() -> None:
+    from long_transcript import long_transcript
+
+    from evaluator.align import align
+    from evaluator.files import atomic_write
+    from evaluator.formats import read_transcript
+    from evaluator.guide import load_guide
+    from evaluator.roles import assign_roles
+    from evaluator.score import evaluate
+
+    guide = load_guide("customer-account-manager")
+    stage = guide.stage("screening")
+    long = long_transcript()
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "long.json"
+        src.write_text(long.model_dump_json())
+        t0 = time.perf_counter()
+        read_transcript(src)
+        base = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        t = assign_roles(read_transcript(src))
+        draft = evaluate(t, guide, stage, align(t, stage, guide=guide), client=InstantClient())
+        atomic_write(Path(d) / "draft.json", draft.model_dump_json(indent=2))
+        total = time.perf_counter() - t0
+    words = sum(len(s.text.split()) for s in long.segments)
+    print(f"3. outside the LLM calls, {words}-word transcript: {total:.2f} s "
+          f"(reading alone {base * 1000:.0f} ms; ratio {total / base:.0f}x; target < 2 s: "
+          f"{'met' if total < 2 else 'NOT met'}); quotes verified {draft.evidence.verified}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--latency", type=float, default=0.5)
+    ap.add_argument("--concurrency", type=int, default=4)
+    args = ap.parse_args()
+    token_ratio()
+    wall_time(args.latency, args.concurrency)
+    outside_llm()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+"""Alignment behaviours beyond the labelled set: answers, areas, follow-ups, extra questions, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluator.align import align, detect_stage
+from evaluator.errors import AlignmentError
+from evaluator.guide import Guide, load_guide
+from evaluator.inputs import load_interview
+from evaluator.transcript import Role, Segment, Transcript
+
+from conftest import REPO
+
+CAM = "customer-account-manager"
+
+
+@pytest.fixture(scope="module")
+def cam():
+    return load_guide(CAM)
+
+
+def _t(*turns: tuple[str, str]) -> Transcript:
+    roles = {"I": Role.interviewer, "C": Role.candidate}
+    return Transcript(segments=[Segment(id=f"s{i:04d}", start_s=i * 10.0, end_s=i * 10.0 + 9, speaker=who,
+                                        role=roles[who], text=text) for i, (who, text) in enumerate(turns)])
+
+
+def test_answer_span_runs_until_the_next_guide_question(cam):
+    t = _t(("I", "Tell me about a time when you successfully upsold a customer. What was your approach?"),
+           ("C", "At my last job I noticed a preschool chain was hitting the seat limit every month."),
+           ("I", "How did you identify the upsell opportunity?"),
+           ("C", "Their usage report showed ninety five percent of seats used for three months straight."),
+           ("I", "How do you stay current with industry trends, especially in the education technology sector?"),
+           ("C", "I read EdSurge every morning."))
+    al = align(t, cam.stage("screening"))
+    up = al.match("screening-q5")
+    assert up.asked and up.segment_ids == ["s0000"]
+    assert up.answer_segment_ids == ["s0001", "s0003"] and up.answered
+    assert [f.asked for f in up.follow_ups] == [True, False, False]
+    assert up.follow_ups[0].segment_id == "s0002"
+    assert al.match("screening-q6").answer_segment_ids == ["s0005"]
+
+
+def test_a_question_asked_but_not_answered_has_no_answer(cam):
+    t = _t(("I", "Tell me about a time when you successfully upsold a customer, what was"),
+           ("C", "Sorry, you cut out."),
+           ("I", "No worries. What questions do you have about the role or our company?"),
+           ("C", "What does onboarding look like for new account managers here?"))
+    al = align(t, cam.stage("screening"))
+    m = al.match("screening-q5")
+    assert m.asked and not m.answered
+
+
+def test_areas_covered_point_at_the_candidates_words(cam):
+    t = _t(("I", "Can you give me an example of how you've used data to inform your customer retention strategies?"),
+           ("C", "I built a usage dashboard in Looker and analyzed login data weekly. "
+                 "Those insights changed our renewal strategy and we cut churn from 14 to 9 percent."))
+    m = align(t, cam.stage("screening")).match("screening-q4")
+    by_area = {a.area: a for a in m.areas}
+    assert by_area["Data analysis skills"].status in ("covered", "partly")
+    assert by_area["Results achieved"].status == "covered"
+    assert by_area["Results achieved"].segment_ids == ["s0001"]
+    assert "14 to 9 percent" in by_area["Results achieved"].quote
+
+
+def test_an_area_covered_without_its_question_is_marked_outside_the_answer(cam):
+    t = _t(("I", "Tell me about your most recent role in customer success. What were your key responsibilities?"),
+           ("C", "I manage renewals for 180 accounts. I also stay current with industry trends by reading EdSurge "
+                 "and going to ISTE, which is proactive information seeking about edtech."))
+    m = align(t, cam.stage("screening")).match("screening-q6")
+    assert not m.asked
+    assert any(a.outside_answer and a.status == "covered" for a in m.areas)
+
+
+def test_questions_not_in_the_guide_are_listed(cam):
+    t = _t(("I", "Did you find the office okay this morning?"), ("C", "Yes, easily."),
+           ("I", "How comfortable are you with high-volume outreach, such as making 60-70 calls per day?"),
+           ("C", "Very comfortable, I make about sixty a day now."))
+    al = align(t, cam.stage("screening"))
+    assert [e.text for e in al.extra_questions] == ["Did you find the office okay this morning?"]
+
+
+def test_no_interviewer_turns_says_how_to_fix_it(cam):
+    t = _t(("C", "Tell me about a time when you successfully upsold a customer."), ("C", "I did it once."))
+    al = align(t, cam.stage("screening"))
+    assert not any(q.asked for q in al.questions)
+    assert any("no interviewer turns" in w and "--interviewer" in w for w in al.warnings)
+
+
+def test_no_candidate_turns_is_warned(cam):
+    t = _t(("I", "Tell me about a time when you successfully upsold a customer. What was your approach?"))
+    al = align(t, cam.stage("screening"))
+    assert al.match("screening-q5").asked and not al.match("screening-q5").answered
+    assert any("no candidate turns" in w for w in al.warnings)
+
+
+def test_an_empty_transcript_is_an_error(cam):
+    with pytest.raises(AlignmentError, match="empty"):
+        align(Transcript(), cam.stage("screening"))
+
+
+def test_a_stage_without_questions_falls_back_and_says_so(cam):
+    t = load_interview(REPO / "samples" / "cam-work-sample-retention-call.srt", guide=cam)
+    al = align(t, cam.stage("work-sample"))
+    assert al.questions == []
+    assert any("no scripted questions" in w and "scorecard" in w for w in al.warnings)
+
+
+def test_duplicate_question_texts_are_matched_and_warned(cam):
+    data = cam.model_dump()
+    st = data["stages"][0]
+    dup = dict(st["questions"][4], id="screening-q8")
+    st["questions"].append(dup)
+    g = Guide.model_validate(data)
+    t = _t(("I", "Tell me about a time when you successfully upsold a customer. What was your approach?"),
+           ("C", "Sure, at ClassNest I upsold a chain of six centers to the premium plan."))
+    al = align(t, g.stage("screening"))
+    assert al.match("screening-q5").asked and al.match("screening-q8").asked
+    assert any("duplicate question text" in w for w in al.warnings)
+
+
+@pytest.mark.parametrize("sample, stage", [
+    ("cam-screening-strong.vtt", "screening"), ("cam-hiring-manager.txt", "hiring-manager"),
+    ("cam-work-sample-retention-call.srt", "work-sample"),
+])
+def test_stage_detection_names_the_right_stage(cam, sample, stage):
+    t = load_interview(REPO / "samples" / sample, guide=cam)
+    guess = detect_stage(t, cam)
+    assert guess.stage_id == stage and guess.confidence > 0
+
+
+def test_stage_detection_says_when_nothing_matches(cam):
+    t = _t(("I", "Lovely weather today, isn't it?"), ("C", "It really is, the sun is out."))
+    guess = detect_stage(t, cam)
+    assert "no stage matches well" in guess.reason
+
+
+def test_coverage_cli_single_interview_json_and_html(run_cli, tmp_path):
+    r = run_cli(["coverage", "samples/cam-screening-weak-skips.txt", "-g", CAM, "--json"])
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["stage_id"] == "screening" and doc["total"] == 7
+    skipped = {q["question_id"] for q in doc["questions"] if not q["asked"]}
+    assert {"screening-q4", "screening-q5"} <= skipped
+    out = tmp_path / "cov.html"
+    r = run_cli(["coverage", "samples/cam-screening-weak-skips.txt", "-g", CAM, "-o", out])
+    assert r.exit_code == 0
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Required questions asked" in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_coverage_cli_batch_tables_per_interviewer_and_most_skipped(run_cli):
+    r = run_cli(["coverage", "samples/batch", "-g", CAM, "--stage", "screening", "--json"])
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert len(doc["interviews"]) == 6
+    ortiz = next(s for s in doc["per_interviewer"] if s["interviewer"] == "Sam Ortiz")
+    assert {"screening-q1", "screening-q7"} <= set(ortiz["often_skipped"])
+    top = {(s["question_id"]) for s in doc["most_skipped"][:3]}
+    assert "screening-q1" in top or "screening-q7" in top
+    r = run_cli(["coverage", "samples/batch/*.vtt", "-g", CAM, "--stage", "screening"])
+    assert r.exit_code == 0 and "Per interviewer" in r.stdout
+
+
+def test_coverage_cli_bad_inputs(run_cli, tmp_path):
+    r = run_cli(["coverage", tmp_path / "nope.vtt", "-g", CAM])
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1
+    r = run_cli(["coverage", "samples/cam-screening-strong.vtt", "-g", CAM, "--stage", "lunch"])
+    assert r.exit_code == 2 and "valid stages" in r.stderr
+    r = run_cli(["coverage", "samples/cam-screening-strong.vtt", "-g", CAM, "-o", tmp_path / "x.pdf"])
+    assert r.exit_code == 2 and not (tmp_path / "x.pdf").exists()
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    r = run_cli(["coverage", empty, "-g", CAM, "--stage", "screening"])
+    assert r.exit_code == 1 and "empty" in r.stderr
