@@ -491,6 +491,11 @@ def coverage_cmd(
     whisper_model: ModelOpt = None,
     channels: ChannelsOpt = None,
     rttm: RttmOpt = None,
+    areas: Annotated[str, typer.Option(
+        "--areas", help="How areas to cover are judged: offline (word matching) or llm (checked against the "
+        "transcript like quotes; needs OPENAI_API_KEY or OPENAI_BASE_URL).")] = "offline",
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model for --areas llm.")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="LLM endpoint for --areas llm.")] = None,
     output: OutputOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -508,13 +513,27 @@ def coverage_cmd(
         g = load_guide(guide)
         if stage:
             g.stage(stage)
+        if areas not in ("offline", "llm"):
+            raise UsageError(f"--areas {areas!r}: expected offline or llm")
+        client = None
+        if areas == "llm":
+            from evaluator.llm import LLMClient, is_configured, settings_from
+
+            settings = settings_from(model=model, base_url=base_url)
+            if not is_configured(settings):
+                raise UsageError("--areas llm needs an LLM endpoint",
+                                 hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
+            client = LLMClient(settings)
         paths = _expand_inputs(inputs)
         single = len(paths) == 1 and not Path(inputs[0]).is_dir() and len(inputs) == 1
         items, failures = [], []
         for p in paths:
             try:
+                from evaluator.align import align
+
                 t, st, det = _interview(p, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
-                items.append(interview_coverage(t, g, st, detection=det))
+                al = align(t, st, guide=g, method=areas, client=client)
+                items.append(interview_coverage(t, g, st, detection=det, alignment=al))
             except EvalError as exc:
                 if single:
                     raise

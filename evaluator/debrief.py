@@ -238,7 +238,7 @@ def build_debrief(cards: list[tuple[Path, Draft | FinalScorecard]], guide: Guide
         if not _same_person(n, named[0][1]):
             listing = "; ".join(f"{q.name}: {m}" for q, m in named)
             raise ReviewError(f"the scorecards are about different candidates ({listing})",
-                              hint="give the scorecards of one candidate (set `candidate` with evaluate --candidate)")
+                              hint="give the scorecards of one candidate only")
     for p, n in known:
         if not n:
             warnings.append(f"{p}: could not tell who the candidate is (no candidate name); joined as the same person")

@@ -177,3 +177,34 @@ def test_coverage_cli_bad_inputs(run_cli, tmp_path):
     empty.write_text("\n")
     r = run_cli(["coverage", empty, "-g", CAM, "--stage", "screening"])
     assert r.exit_code == 1 and "empty" in r.stderr
+
+
+def test_llm_area_claims_are_accepted_only_with_a_quote_from_the_answer(run_cli, llm_server, tmp_path):
+    import re as _re
+
+    def judge(body):
+        user = body["messages"][-1]["content"]
+        cand = _re.findall(r"^\[(s\d+), [^\]]*CANDIDATE\] (.*)$", user, _re.M)
+        n = len(_re.findall(r"^\d+\. ", user, _re.M))
+        claims = [{"index": 1, "status": "covered", "segment_id": cand[0][0] if cand else "",
+                   "quote": " ".join(cand[0][1].split()[:10]) if cand else ""}]
+        claims += [{"index": k, "status": "covered", "segment_id": "s0001",
+                    "quote": "I doubled revenue on every account I ever touched"} for k in range(2, n + 1)]
+        return {"areas": claims}
+
+    llm_server.handler = judge
+    env = {"OPENAI_BASE_URL": llm_server.base_url, "OPENAI_API_KEY": "k", "INTERVIEW_EVAL_CACHE_DIR": str(tmp_path)}
+    r = run_cli(["coverage", "samples/cam-screening-strong.vtt", "-g", CAM, "--areas", "llm", "--json"], env=env)
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    al = doc["alignment"]
+    assert al["method"] == "llm"
+    asked = [q for q in al["questions"] if q["asked"] and q["answer_segment_ids"]]
+    assert all(q["areas"][0]["status"] == "covered" and q["areas"][0]["quote"] for q in asked)
+    assert not any("doubled revenue" in (a["quote"] or "") for q in al["questions"] for a in q["areas"])
+    assert any("not accepted" in w for w in al["warnings"])
+
+
+def test_llm_areas_without_an_endpoint_is_a_usage_error(run_cli):
+    r = run_cli(["coverage", "samples/cam-screening-strong.vtt", "-g", CAM, "--areas", "llm"])
+    assert r.exit_code == 2 and "OPENAI_API_KEY" in r.stderr
