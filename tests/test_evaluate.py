@@ -85,7 +85,10 @@ def test_draft_has_a_verified_proposal_for_every_criterion(run_cli, llm_server, 
     assert overall.score == 3 and overall.based_on
     src = d.source
     assert src.llm_model == "gpt-4o-mini" and src.llm_endpoint_host.startswith("127.0.0.1")
-    assert src.prompt_versions["score_criterion"] == "1.0" and src.guide_version == "1"
+    from evaluator.prompts import load_prompt
+
+    assert src.prompt_versions["score_criterion"] == load_prompt("score_criterion").version
+    assert src.guide_version == "1" and src.guide_sha256 == guide.content_sha256()
     assert d.usage.total_tokens > 0
     assert "sk-test-secret-123" not in out.read_text()
     # temperature 0 by default; only the relevant parts of the transcript are sent, not all of it
@@ -322,3 +325,21 @@ def test_live_endpoint_produces_a_verified_draft(tmp_path):
     d = evaluate(t, g, st, align(t, st, guide=g), client=LLMClient(settings_from(cache_dir=tmp_path)))
     assert all(s.status in ("proposed", "no_evidence") for s in d.scores)
     assert d.evidence.verified > 0
+
+
+@pytest.mark.slow
+def test_a_recording_becomes_a_verified_draft(run_cli, llm_server, tmp_path):
+    llm_server.handler = honest
+    out = tmp_path / "d.json"
+    r = run_cli(["evaluate", REPO / "samples/audio/cam-screening.ogg", "-g", "customer-account-manager",
+                 "--rttm", REPO / "samples/audio/cam-screening.rttm", "--stage", "screening", "-o", out],
+                env=_env(llm_server, tmp_path))
+    assert r.exit_code == 0, r.stderr
+    d = _draft(out)
+    assert d.source.transcription_model and "tiny.en" in d.source.transcription_model
+    assert d.source.transcript_sha256 and d.transcript.segments[0].words
+    assert d.evidence.verified > 0
+    for s in d.scores:
+        for q in s.quotes:
+            assert d.transcript.segment(q.segment_id).role.value == "candidate"
+            assert q.start_s is not None and q.end_s is not None
