@@ -768,7 +768,7 @@ def _review_interactive(card, draft_path: Path, state, reviewer: str, transcript
             except EvalError as exc:
                 warn(exc.one_line())
                 continue
-            rv.save_state(draft_path, state)
+            rv.save_state(draft_path, state, reviewer)
             if choice in ("c", "o"):
                 break
     return state
@@ -802,7 +802,8 @@ def review_cmd(
 ) -> None:
     """Confirm or override every proposed score; the final scorecard keeps the AI proposal beside each decision.
 
-    Every decision is saved at once to DRAFT.review.json, so an interrupted review resumes where it stopped.
+    Every decision is saved at once to DRAFT.review.<reviewer>.json, so an interrupted review resumes where it
+    stopped; two reviewers of one draft keep separate reviews (and finals) for calibration.
     The final scorecard (DRAFT.final.json) is written only when every criterion is decided; until then the
     criteria left are listed (exit 0). There is no accept-all: each criterion needs its own --confirm or --set.
 
@@ -833,19 +834,19 @@ def review_cmd(
             progress = rv.ReviewProgress(draft=str(scorecard), decided=[c.criterion_id for c in new.criteria],
                                          remaining=[], final=str(out), revision=new.revision)
         else:
-            out = output or rv.final_path(scorecard)
+            out = output or rv.final_path(scorecard, reviewer)
             if out.exists():
                 hint = (f"to change it make a revision: review {out} --reviewer NAME --set ID=SCORE --reason TEXT")
                 raise rv.ReviewError(f"{out}: a final scorecard already exists; it is never overwritten", hint=hint)
-            state = rv.load_state(scorecard, sha)
+            state = rv.load_state(scorecard, sha, reviewer)
             if changes:
                 state = rv.apply_changes(card, state, changes, reviewer, t)
-                rv.save_state(scorecard, state)
+                rv.save_state(scorecard, state, reviewer)
             elif interactive or (interactive is None and sys.stdin.isatty() and sys.stdout.isatty()):
                 try:
                     state = _review_interactive(card, scorecard, state, reviewer, t)
                 except (KeyboardInterrupt, typer.Abort, EOFError):
-                    _line("stopped:", "33", f"every decision so far is saved in {rv.state_path(scorecard)}; "
+                    _line("stopped:", "33", f"every decision so far is saved in {rv.state_path(scorecard, reviewer)}; "
                           "run the same command to resume")
                     raise typer.Exit(130)
             left = rv.remaining(card, state)
@@ -853,7 +854,7 @@ def review_cmd(
             if not left:
                 final = rv.finalize(card, sha, state, reviewer)
                 atomic_write(out, final.model_dump_json(indent=2) + "\n")
-            progress = rv.ReviewProgress(draft=str(scorecard), state_file=str(rv.state_path(scorecard)),
+            progress = rv.ReviewProgress(draft=str(scorecard), state_file=str(rv.state_path(scorecard, reviewer)),
                                          decided=[p.criterion_id for p in card.scores if p.criterion_id not in left],
                                          remaining=left, final=str(out) if final else None,
                                          revision=1 if final else None)

@@ -6,9 +6,10 @@ saves at once (`save_state`, atomic) so an interrupted review resumes where it s
 
 Files (beside the draft `NAME.json`):
 
-- `NAME.review.json`: the review in progress (decisions, notes, added quotes, a log of every action);
-  it records the draft's sha256 and is refused if the draft changes under it.
-- `NAME.final.json`: the final scorecard, written only when every criterion has a decision.
+- `NAME.review.<reviewer>.json`: one reviewer's review in progress (decisions, notes, added quotes, a
+  log of every action); it records the draft's sha256 and is refused if the draft changes under it.
+- `NAME.final.json`: the final scorecard, written only when every criterion has a decision (a second
+  reviewer of the same draft gets `NAME.final.<reviewer>.json`).
 - `NAME.final.r2.json`, `.r3`...: revisions. A final scorecard is never edited in place; a change
   to it is a new file with `revision` + 1 and `previous_sha256` = the hash of the file it replaces.
 """
@@ -172,15 +173,19 @@ def resolve_criterion(card: Scorecard, ref: str) -> ProposedScore:
 # ---------------------------------------------------------------- review state file
 
 
-def state_path(draft_path: str | Path) -> Path:
-    """`draft.json` -> `draft.review.json` (beside it)."""
+def state_path(draft_path: str | Path, reviewer: str | None = None) -> Path:
+    """`draft.json` -> `draft.review.json`, or `draft.review.<reviewer>.json`: one review in progress per
+    reviewer, so two people can review the same draft independently (calibration) without mixing decisions."""
+    from evaluator.text import slugify
+
     p = Path(draft_path)
-    return p.with_name(f"{p.stem}.review.json")
+    who = f".{slugify(reviewer, 40)}" if reviewer and reviewer.strip() else ""
+    return p.with_name(f"{p.stem}.review{who}.json")
 
 
-def load_state(draft_path: str | Path, draft_sha256: str) -> ReviewState:
+def load_state(draft_path: str | Path, draft_sha256: str, reviewer: str | None = None) -> ReviewState:
     """The saved review of this draft, or a fresh one; refused if it belongs to another version of the draft."""
-    sp = state_path(draft_path)
+    sp = state_path(draft_path, reviewer)
     if not sp.exists():
         return ReviewState(draft_sha256=draft_sha256)
     try:
@@ -196,11 +201,11 @@ def load_state(draft_path: str | Path, draft_sha256: str) -> ReviewState:
     return state
 
 
-def save_state(draft_path: str | Path, state: ReviewState) -> Path:
+def save_state(draft_path: str | Path, state: ReviewState, reviewer: str | None = None) -> Path:
     """Write the review state beside the draft, atomically."""
     from evaluator.files import atomic_write
 
-    return atomic_write(state_path(draft_path), state.model_dump_json(indent=2) + "\n")
+    return atomic_write(state_path(draft_path, reviewer), state.model_dump_json(indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- actions (each returns a new state)
@@ -371,10 +376,20 @@ def revise(final: FinalScorecard, final_sha256: str, state: ReviewState, reviewe
 _REV = re.compile(r"^(?P<base>.*?)(\.r\d+)?$")
 
 
-def final_path(draft_path: str | Path) -> Path:
-    """`draft.json` -> `draft.final.json`."""
+def final_path(draft_path: str | Path, reviewer: str | None = None) -> Path:
+    """`draft.json` -> `draft.final.json`; when another reviewer's final is already there,
+    `draft.final.<reviewer>.json`."""
+    from evaluator.text import slugify
+
     p = Path(draft_path)
-    return p.with_name(f"{p.stem}.final.json")
+    first = p.with_name(f"{p.stem}.final.json")
+    if reviewer and first.exists():
+        try:
+            if json.loads(first.read_text(encoding="utf-8")).get("reviewer") != " ".join(reviewer.split()):
+                return p.with_name(f"{p.stem}.final.{slugify(reviewer, 40)}.json")
+        except (OSError, ValueError):
+            pass
+    return first
 
 
 def revision_path(final_path_: str | Path, revision: int) -> Path:

@@ -125,11 +125,11 @@ def test_review_cli_partial_progress_is_saved_and_resumes(run_cli, draft_file):
                  "--set", "high-volume-outreach-comfort=4", "--reason", "80 dials a day before"])
     assert r.exit_code == 0, r.stderr
     assert "still to decide: data-driven-approach upselling-skills" in r.stdout
-    state = json.loads((draft_file.parent / "draft.review.json").read_text())
+    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
     assert set(state["criteria"]) == {"relevant-experience", "high-volume-outreach-comfort"}
     assert not (draft_file.parent / "draft.final.json").exists()
 
-    r = run_cli(["review", draft_file, "--reviewer", "Lee", "--json", "--confirm", "data-driven-approach",
+    r = run_cli(["review", draft_file, "--reviewer", "Dana", "--json", "--confirm", "data-driven-approach",
                  "--confirm", "Upselling Skills", "--confirm", "industry-knowledge",
                  "--confirm", "goal-achieve-a-90-or-higher-customer",
                  "--set", "overall-recommendation=3:strong on every criterion",
@@ -138,13 +138,13 @@ def test_review_cli_partial_progress_is_saved_and_resumes(run_cli, draft_file):
     progress = json.loads(r.stdout)
     assert progress["remaining"] == [] and progress["final"].endswith("draft.final.json")
     final = FinalScorecard.model_validate_json(Path(progress["final"]).read_text())
-    assert final.draft_sha256 == sha256_file(draft_file) and final.reviewer == "Lee"
+    assert final.draft_sha256 == sha256_file(draft_file) and final.reviewer == "Dana"
     by = {c.criterion_id: c for c in final.criteria}
     assert by["relevant-experience"].decision.reviewer == "Dana"
     assert by["high-volume-outreach-comfort"].final_score == 4
     assert by["high-volume-outreach-comfort"].proposal.score == 3
     assert by["high-volume-outreach-comfort"].decision.reason == "80 dials a day before"
-    assert by["data-driven-approach"].decision.added_quotes[0].added_by == "Lee"
+    assert by["data-driven-approach"].decision.added_quotes[0].added_by == "Dana"
     assert by["upselling-skills"].decision.notes == "probe"
 
 
@@ -159,14 +159,14 @@ def test_review_cli_interactive_walkthrough_saves_each_decision(run_cli, draft_f
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--interactive"],
                 input="c\no\n2\nless than two years in SaaS\ns\nx\n")
     assert r.exit_code == 0, r.stderr
-    state = json.loads((draft_file.parent / "draft.review.json").read_text())
+    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
     assert state["criteria"]["relevant-experience"]["decision"]["action"] == "confirm"
     assert state["criteria"]["high-volume-outreach-comfort"]["decision"]["score"] == 2
     assert "data-driven-approach" not in state["criteria"]
     # an interrupted session (stdin closes mid-way) keeps what was decided and resumes at the next criterion
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--interactive"], input="c\n")
     assert r.exit_code != 0 and "saved" in r.stderr
-    state = json.loads((draft_file.parent / "draft.review.json").read_text())
+    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
     assert state["criteria"]["data-driven-approach"]["decision"]["action"] == "confirm"
     assert "Data-Driven Approach" not in r.stdout.split("Upselling Skills")[-1]
 
@@ -176,7 +176,7 @@ def test_review_cli_interactive_refuses_unfound_quote_and_continues(run_cli, dra
                 input=f"q\n{INTERVIEWER_WORDS}\nq\n{CANDIDATE_WORDS}\nc\nx\n")
     assert r.exit_code == 0, r.stderr
     assert "quote refused" in r.stderr
-    state = json.loads((draft_file.parent / "draft.review.json").read_text())
+    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
     entry = state["criteria"]["relevant-experience"]
     assert entry["decision"]["action"] == "confirm" and entry["added_quotes"][0]["segment_id"] == "s0028"
 
@@ -273,7 +273,7 @@ def test_transcript_option_must_match_the_drafts_transcript(run_cli, draft_file)
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--transcript", "samples/cam-screening-weak-skips.txt",
                  "--confirm", "relevant-experience"])
     assert r.exit_code == 1 and "not the transcript of this scorecard" in r.stderr
-    assert not (draft_file.parent / "draft.review.json").exists()
+    assert not (draft_file.parent / "draft.review.dana.json").exists()
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--transcript", "samples/cam-screening-strong.vtt",
                  "--add-quote", f"relevant-experience={CANDIDATE_WORDS}"])
     assert r.exit_code == 0, r.stderr
@@ -292,7 +292,7 @@ def test_revision_names():
     assert rv.final_path("x/draft.json").name == "draft.final.json"
     assert rv.revision_path("x/draft.final.json", 2).name == "draft.final.r2.json"
     assert rv.revision_path("x/draft.final.r2.json", 3).name == "draft.final.r3.json"
-    assert rv.state_path("x/draft.json").name == "draft.review.json"
+    assert rv.state_path("x/draft.json", "Dana Whitfield").name == "draft.review.dana-whitfield.json"
 
 
 def test_real_draft_from_evaluate_without_llm_needs_a_person_for_every_unscored_criterion(run_cli, tmp_path):
@@ -315,3 +315,16 @@ def test_real_draft_from_evaluate_without_llm_needs_a_person_for_every_unscored_
     r = run_cli(args)
     assert r.exit_code == 0, r.stderr
     assert (tmp_path / "draft.final.json").exists()
+
+
+def test_two_reviewers_of_one_draft_keep_separate_reviews_and_finals(run_cli, draft_file):
+    r = run_cli(["review", draft_file, "--reviewer", "Dana", "--confirm", "relevant-experience"])
+    assert r.exit_code == 0, r.stderr
+    r = run_cli(["review", draft_file, "--reviewer", "Kim Trainee", "--json", "--set", "relevant-experience=2",
+                 "--reason", "one year only"])
+    progress = json.loads(r.stdout)
+    assert progress["decided"] == ["relevant-experience"]
+    kim = json.loads((draft_file.parent / "draft.review.kim-trainee.json").read_text())
+    assert kim["criteria"]["relevant-experience"]["decision"]["reviewer"] == "Kim Trainee"
+    dana = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    assert dana["criteria"]["relevant-experience"]["decision"]["reviewer"] == "Dana"
