@@ -1373,88 +1373,11 @@ def render_coach_markdown(report: CoachReport) -> str:
     return "\n".join(L).rstrip() + "\n"
 
 
-_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;
-padding:0 1rem;line-height:1.5;color:#1d1d1f}h1,h2,h3{line-height:1.2}h2{border-bottom:1px solid #ddd;
-padding-bottom:.2rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;
-padding:.25rem .5rem;vertical-align:top}th{background:#f4f4f4}code{background:#f1f1f1;padding:0 .2rem;
-border-radius:3px}blockquote{margin:.5rem 0;padding:.25rem .75rem;background:#fff8e1;border-left:4px solid #f0b400}
-em{color:#555}"""
-
-
-def _inline(text: str) -> str:
-    import html
-
-    t = html.escape(text, quote=False)
-    t = re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
-    t = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", t)
-    t = re.sub(r"(?<![\w*])_([^_]+)_(?![\w*])", r"<em>\1</em>", t)
-    return t.replace("\\|", "|")
-
-
-def markdown_to_html(md: str, title: str) -> str:
-    """A small Markdown-to-HTML converter for the reports this module writes, as a self-contained page."""
-    import html
-
-    out: list[str] = []
-    lines = md.splitlines()
-    i = 0
-    in_list: str | None = None
-
-    def close_list():
-        nonlocal in_list
-        if in_list:
-            out.append(f"</{in_list}>")
-            in_list = None
-
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("|") and i + 1 < len(lines) and re.match(r"^\|[-:| ]+\|$", lines[i + 1]):
-            close_list()
-            split = lambda s: [c.strip() for c in re.split(r"(?<!\\)\|", s.strip())[1:-1]]  # noqa: E731
-            out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in split(line))
-                       + "</tr></thead><tbody>")
-            i += 2
-            while i < len(lines) and lines[i].startswith("|"):
-                out.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in split(lines[i])) + "</tr>")
-                i += 1
-            out.append("</tbody></table>")
-            continue
-        m = re.match(r"^(#{1,3}) (.*)", line)
-        if m:
-            close_list()
-            n = len(m.group(1))
-            out.append(f"<h{n}>{_inline(m.group(2))}</h{n}>")
-        elif re.match(r"^- ", line) or re.match(r"^\d+\. ", line):
-            tag = "ul" if line.startswith("- ") else "ol"
-            if in_list != tag:
-                close_list()
-                out.append(f"<{tag}>")
-                in_list = tag
-            item = re.sub(r"^(- |\d+\. )", "", line)
-            while i + 1 < len(lines) and lines[i + 1].startswith("  ") and lines[i + 1].strip():
-                i += 1
-                item += "\n" + lines[i].strip()
-            parts = item.split("\n")
-            out.append("<li>" + "<br>".join(_inline(p) for p in parts) + "</li>")
-        elif line.startswith("> "):
-            close_list()
-            out.append(f"<blockquote>{_inline(line[2:])}</blockquote>")
-        elif line.strip():
-            close_list()
-            out.append(f"<p>{_inline(line)}</p>")
-        else:
-            close_list()
-        i += 1
-    close_list()
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-            + "\n".join(out) + "\n</body></html>\n")
-
-
 def render_coach_html(report: CoachReport) -> str:
     """The coaching report as one self-contained HTML page (inline CSS, no scripts, no external assets)."""
-    return markdown_to_html(render_coach_markdown(report), f"Coaching report: {report.source or ''}")
+    from evaluator.report import markdown_to_html
+
+    return markdown_to_html(render_coach_markdown(report), title=f"Coaching report: {report.source or ''}")
 
 
 def render_summary_markdown(summary: CoachSummary) -> str:

@@ -160,7 +160,7 @@ def expand_scorecard_paths(items: list[str | Path]) -> list[Path]:
         p = Path(item)
         if p.is_dir():
             out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() == ".json"
-                          and not f.name.endswith(".review.json"))
+                          and ".review." not in f.name)
         else:
             out.append(p)
     if not out:

@@ -47,18 +47,17 @@ def _inline(text: str) -> str:
 
 
 def markdown_to_html(md: str, *, title: str) -> str:
-    """A small, dependency-free Markdown subset (headings, tables, lists, quotes, emphasis) as one
-    self-contained, printable HTML page with inline CSS and no external assets."""
+    """A small, dependency-free Markdown subset (headings, tables, bulleted, nested and numbered lists with
+    continuation lines, quotes, emphasis) as one self-contained, printable HTML page: inline CSS, no
+    scripts, no external assets."""
     out: list[str] = []
     lines = md.splitlines()
     i = 0
-    list_depth = 0
+    stack: list[str] = []  # open list tags, innermost last
 
     def close_lists(depth: int = 0):
-        nonlocal list_depth
-        while list_depth > depth:
-            out.append("</ul>")
-            list_depth -= 1
+        while len(stack) > depth:
+            out.append(f"</{stack.pop()}>")
 
     while i < len(lines):
         line = lines[i]
@@ -74,18 +73,27 @@ def markdown_to_html(md: str, *, title: str) -> str:
             out.append("</tbody></table>")
             continue
         m = re.match(r"^(#{1,6})\s+(.*)$", line)
+        item = re.match(r"^(\s*)([-*]|\d+\.)\s+(.*)$", line)
         if m:
             close_lists()
             n = len(m.group(1))
             out.append(f"<h{n}>{_inline(m.group(2))}</h{n}>")
-        elif re.match(r"^\s*[-*]\s+", line):
-            depth = (len(line) - len(line.lstrip())) // 2 + 1
-            while list_depth < depth:
-                out.append("<ul>")
-                list_depth += 1
+        elif item:
+            depth = len(item.group(1)) // 2 + 1
+            tag = "ol" if item.group(2)[0].isdigit() else "ul"
             close_lists(depth)
-            item = re.sub(r"^\s*[-*]\s+", "", line)
-            out.append(f"<li>{_inline(item)}</li>")
+            if len(stack) == depth and stack[-1] != tag:
+                close_lists(depth - 1)
+            while len(stack) < depth:
+                out.append(f"<{tag}>")
+                stack.append(tag)
+            parts = [item.group(3)]
+            # indented lines that are not list items continue this item
+            while (i + 1 < len(lines) and lines[i + 1].startswith("  ") and lines[i + 1].strip()
+                   and not re.match(r"^\s*([-*]|\d+\.)\s+", lines[i + 1])):
+                i += 1
+                parts.append(lines[i].strip())
+            out.append("<li>" + "<br>".join(_inline(p) for p in parts) + "</li>")
         elif line.startswith(">"):
             close_lists()
             out.append(f"<blockquote>{_inline(line.lstrip('> '))}</blockquote>")
