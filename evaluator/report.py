@@ -211,6 +211,13 @@ def render(obj, fmt: str, *, markdown: Callable[[object], str], title: str,
 # ---------------------------------------------------------------- draft scorecard
 
 
+def decision_verb(proposal, decision) -> str:
+    """'confirmed', 'overridden', or 'scored' (a person scored what the AI left unscored)."""
+    if decision.action == "confirm":
+        return "confirmed"
+    return "scored" if proposal.score is None else "overridden"
+
+
 def render_draft_markdown(draft) -> str:
     """A draft scorecard for the terminal: every criterion with its proposal and verified evidence."""
     src = draft.source
@@ -320,7 +327,7 @@ def criterion_markdown(p, decision=None, final_score=None, *, heading: str = "##
             out.append(f"- **Final: {_anchor(p, final_score)}** — confirmed by {decision.reviewer} "
                        f"({decision.decided_at})")
         else:
-            out.append(f"- **Final: {_anchor(p, final_score)}** — overridden by {decision.reviewer} "
+            out.append(f"- **Final: {_anchor(p, final_score)}** — {decision_verb(p, decision)} by {decision.reviewer} "
                        f"({decision.decided_at}): {decision.reason}")
     if p.based_on:
         out.append("- Based on: " + ", ".join(f"`{b}`" for b in p.based_on))
@@ -410,7 +417,7 @@ def render_scorecard_markdown(card) -> str:
         n = len(p.quotes) + (len(d.added_quotes) if d else 0)
         row = [p.criterion_name, p.kind, _anchor(p, p.score)]
         if final:
-            row += [_anchor(p, fs), f"{'confirmed' if d.action == 'confirm' else 'overridden'} by {d.reviewer}"
+            row += [_anchor(p, fs), f"{decision_verb(p, d)} by {d.reviewer}"
                     if d else "—"]
         row.append(n)
         rows.append(row)
@@ -504,7 +511,7 @@ def render_scorecard_html(card) -> str:
                  f"{_badge(p.score)} {e(p.anchors.get(p.score, '') if p.score is not None else p.status.replace('_', ' '))}"]
         if final:
             cells += [f"{_badge(fs)} {e(p.anchors.get(fs, '') if fs is not None else '')}",
-                      e(f"{'confirmed' if d.action == 'confirm' else 'overridden'} by {d.reviewer}")]
+                      e(f"{decision_verb(p, d)} by {d.reviewer}")]
         cells.append(str(n))
         o.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     o.append("</tbody></table>")
@@ -542,7 +549,7 @@ def render_scorecard_html(card) -> str:
             if d.action == "confirm":
                 o.append(f'<div class="decision">Confirmed by <b>{e(d.reviewer)}</b> ({e(d.decided_at)}).</div>')
             else:
-                o.append(f'<div class="decision override">Overridden to <b>{e(_anchor(p, fs))}</b> by '
+                o.append(f'<div class="decision override">{"Scored" if p.score is None else "Overridden to"} <b>{e(_anchor(p, fs))}</b> by '
                          f"<b>{e(d.reviewer)}</b> ({e(d.decided_at)}): {e(d.reason)}</div>")
         if p.rationale:
             o.append(f"<p><i>Rationale:</i> {e(' '.join(p.rationale.split()))}</p>")
