@@ -53,7 +53,7 @@ def token_ratio() -> None:
     from evaluator.align import align
     from evaluator.guide import CriterionKind, load_guide
     from evaluator.inputs import load_interview
-    from evaluator.score import EvaluateOptions, _Ctx, criterion_messages, passages_for
+    from evaluator.score import EvaluateOptions, _Ctx, criterion_messages, passages_for, stage_budget
     from evaluator.scorecard import Passage
 
     print("1. prompt tokens per stage evaluation (ours vs whole transcript per criterion)")
@@ -68,7 +68,9 @@ def token_ratio() -> None:
         for c in stage.scorecard:
             if c.kind == CriterionKind.overall:
                 continue
-            ours += tokens(criterion_messages(guide, stage, c, passages_for(ctx, c), EvaluateOptions()))
+            budget = stage_budget(stage, EvaluateOptions())
+            ours += tokens(criterion_messages(guide, stage, c, passages_for(ctx, c, budget_tokens=budget),
+                                              EvaluateOptions()))
             naive += tokens(criterion_messages(guide, stage, c, whole, EvaluateOptions()))
         tot_ours, tot_naive = tot_ours + ours, tot_naive + naive
         print(f"   {Path(sample).name:42s} {ours:7d} vs {naive:7d} tokens  ratio {ours / naive:.2f}")

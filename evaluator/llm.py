@@ -54,14 +54,11 @@ ENV_CACHE_DIR = "INTERVIEW_EVAL_CACHE_DIR"
 
 Mode = Literal["auto", "json_schema", "json_object"]
 
-# Protocol text, not task prompts: how a re-ask and the JSON-mode fallback are phrased.
-REASK_TEMPLATE = (
-    "Your previous answer could not be used: {error}\n"
-    "Answer again with only a JSON object that matches the required schema exactly."
-)
-JSON_MODE_TEMPLATE = (
-    "Answer with a single JSON object, and nothing else, that validates against this JSON Schema:\n{schema}"
-)
+def _protocol(name: str, **values: str) -> str:
+    """Protocol text (a re-ask, the JSON-mode instruction) from its prompt file in prompts/."""
+    from evaluator.prompts import load_prompt
+
+    return load_prompt(name).text(**values)
 
 
 def _default_cache_dir() -> Path:
@@ -421,7 +418,7 @@ class LLMClient:
                     last_error = "the answer was cut off at the token limit (" + last_error + ")"
                 log.debug("invalid answer to %s (attempt %d): %s", prompt_id, attempt, last_error)
                 conversation.append({"role": "assistant", "content": content})
-                conversation.append({"role": "user", "content": REASK_TEMPLATE.format(error=last_error)})
+                conversation.append({"role": "user", "content": _protocol("reask", error=last_error)})
                 continue
             if s.use_cache:
                 self._cache_put(key, value, prompt_id=prompt_id, prompt_version=prompt_version, usage=usage)
@@ -510,7 +507,7 @@ class LLMClient:
             # JSON mode only promises *some* JSON object: state the schema in a system message, placed
             # after the caller's leading system messages so their instructions stay first.
             note = {"role": "system",
-                    "content": JSON_MODE_TEMPLATE.format(schema=json.dumps(schema, ensure_ascii=False))}
+                    "content": _protocol("json_mode", schema=json.dumps(schema, ensure_ascii=False))}
             lead = 0
             while lead < len(conversation) and conversation[lead].get("role") == "system":
                 lead += 1

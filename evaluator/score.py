@@ -209,6 +209,12 @@ class EvaluateOptions:
     max_quotes: int = MAX_QUOTES
 
 
+def stage_budget(stage: Stage, opts: EvaluateOptions) -> int:
+    """Transcript tokens per criterion. A role-play has no questions to point at: every criterion draws on
+    the same conversation, so each gets a smaller share of its most relevant turns."""
+    return opts.budget_tokens if stage.questions else int(opts.budget_tokens * 0.6)
+
+
 def _anchors_text(c: Criterion) -> str:
     return "\n".join(f"{k}: {t}" for k, t in c.anchors.items())
 
@@ -314,7 +320,8 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
                          hint="pick a stage with a scorecard: " + ", ".join(s.id for s in guide.stages if s.scorecard))
     criteria = [c for c in stage.scorecard if c.kind != CriterionKind.overall]
     overall = [c for c in stage.scorecard if c.kind == CriterionKind.overall]
-    passages = {c.id: passages_for(ctx, c, budget_tokens=opts.budget_tokens) for c in criteria}
+    budget = stage_budget(stage, opts)
+    passages = {c.id: passages_for(ctx, c, budget_tokens=budget) for c in criteria}
     proposals: dict[str, ProposedScore] = {}
     prompt_versions = {}
     usage = Usage()

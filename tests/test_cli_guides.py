@@ -176,3 +176,16 @@ def test_help_is_available_everywhere(run_cli):
     for args in (["--help"], ["guides", "--help"], ["guides", "import", "--help"], ["guides", "show", "--help"]):
         r = run_cli(args)
         assert r.exit_code == 0 and "Usage" in r.stdout
+
+
+def test_the_installed_package_carries_prompts_and_rubrics():
+    import evaluator
+    from evaluator.prompts import load_prompt
+    from evaluator.resources import prompts_dir, rubrics_dir
+
+    assert {p.stem for p in rubrics_dir().glob("*.yaml")} >= {"customer-account-manager",
+                                                               "customer-success-operations-specialist"}
+    for name in ("score_criterion", "score_overall", "areas_to_cover", "reask", "json_mode"):
+        assert load_prompt(name).version
+    if "site-packages" in evaluator.__file__:  # a real (non-editable) install: the data is inside the package
+        assert prompts_dir().parent.name == "_data" and rubrics_dir().parent.name == "_data"
