@@ -262,8 +262,9 @@ def render_draft_markdown(draft) -> str:
         if not draft.llm_configured and s.passages:
             out.append("Relevant passages:")
             for p in s.passages[:4]:
-                first = p.text.splitlines()[0] if p.text else ""
-                out.append(f"- {fmt_time(p.start_s)} {', '.join(p.segment_ids[:3])}: {first[:160]}")
+                lines = p.text.splitlines()
+                said = next((l for l in lines if "CANDIDATE]" in l), lines[0] if lines else "")
+                out.append(f"- {said[:200]}")
         out.append("")
     if draft.injection_flags:
         out += ["## Flagged: text addressed to the AI (no effect on scores)", ""]
