@@ -477,6 +477,36 @@ def _write_report(output: Path, text: str) -> None:
     info(f"wrote {output}")
 
 
+def _each_interview(inputs: list[str], guide, stage, load: tuple, make, what: str):
+    """Run `make(transcript, stage, detection)` on every interview named: (single, results, failures).
+    A batch goes on past a file it cannot read (and lists it); a single interview fails with its error."""
+    paths = _expand_inputs(inputs)
+    single = len(paths) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    results, failures = [], []
+    for p in paths:
+        try:
+            t, st, det = _interview(p, guide, stage, *load)
+            results.append(make(t, st, det))
+        except EvalError as exc:
+            if single:
+                raise
+            failures.append((str(p), exc.one_line()))
+            warn(exc.one_line())
+    if not results:
+        raise EvalError(f"none of the {len(paths)} interviews could be {what}", hint="see the warnings above")
+    return single, results, failures
+
+
+def _emit(result, md, *, json_out: bool, output: Optional[Path], warnings: list[str]) -> None:
+    """Warnings on stderr; then one JSON document, or Markdown unless the report went to a file."""
+    for w in warnings:
+        warn(w)
+    if json_out:
+        print_json(result)
+    elif not output:
+        print_markdown(md(result))
+
+
 # ---------------------------------------------------------------- coverage
 
 
@@ -524,39 +554,24 @@ def coverage_cmd(
                 raise UsageError("--areas llm needs an LLM endpoint",
                                  hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
             client = LLMClient(settings)
-        paths = _expand_inputs(inputs)
-        single = len(paths) == 1 and not Path(inputs[0]).is_dir() and len(inputs) == 1
-        items, failures = [], []
-        for p in paths:
-            try:
-                from evaluator.align import align
+        from evaluator.align import align
 
-                t, st, det = _interview(p, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
-                al = align(t, st, guide=g, method=areas, client=client)
-                items.append(interview_coverage(t, g, st, detection=det, alignment=al))
-            except EvalError as exc:
-                if single:
-                    raise
-                failures.append(BatchFailure(source=str(p), error=exc.one_line()))
-                warn(exc.one_line())
+        def audit(t, st, det):
+            return interview_coverage(t, g, st, detection=det, alignment=align(t, st, guide=g, method=areas,
+                                                                                client=client))
+
+        single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
+                                                                    channels, rttm), audit, "audited")
         if single:
             report, md, title = items[0], render_coverage_markdown, f"Coverage: {items[0].source}"
         else:
-            if not items:
-                raise EvalError(f"none of the {len(paths)} interviews could be audited",
-                                hint="see the warnings above")
+            failures = [BatchFailure(source=src, error=err) for src, err in failed]
             report, md, title = batch_coverage(g, items, failures), render_batch_markdown, "Coverage audit"
         if output:
             _write_report(output, render(report, out_fmt, markdown=md, title=title))
     except EvalError as exc:
         fail(exc)
-    if single:
-        for w in report.warnings:
-            warn(w)
-    if json_out:
-        print_json(report)
-    elif not output:
-        print_markdown(md(report))
+    _emit(report, md, json_out=json_out, output=output, warnings=report.warnings if single else [])
 
 
 # ---------------------------------------------------------------- coach
@@ -583,10 +598,9 @@ def coach_cmd(
 
     A folder or glob gives one row per interviewer.
     """
-    from evaluator.coach import (coach, load_must_not_ask_rules, render_coach_html, render_coach_markdown,
-                                 render_summary_markdown, summarize)
+    from evaluator.coach import coach, load_must_not_ask_rules, render_coach_markdown, render_summary_markdown, summarize
     from evaluator.guide import load_guide
-    from evaluator.report import markdown_to_html, output_format
+    from evaluator.report import output_format, render
 
     try:
         out_fmt = output_format(output, ("md", "html", "json")) if output else None
@@ -594,41 +608,19 @@ def coach_cmd(
         if stage:
             g.stage(stage)
         rule_set = load_must_not_ask_rules(rules)
-        paths = _expand_inputs(inputs)
-        single = len(paths) == 1 and not Path(inputs[0]).is_dir() and len(inputs) == 1
-        reports, errors = [], []
-        for p in paths:
-            try:
-                t, st, _ = _interview(p, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
-                reports.append(coach(t, st, guide=g, rules=rule_set))
-            except EvalError as exc:
-                if single:
-                    raise
-                errors.append(f"{p}: {exc.one_line()}")
-                warn(exc.one_line())
+        single, reports, failed = _each_interview(
+            inputs, g, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
+            lambda t, st, det: coach(t, st, guide=g, rules=rule_set), "coached")
         if single:
-            result, md = reports[0], render_coach_markdown
+            result, md, title = reports[0], render_coach_markdown, f"Coaching report: {reports[0].source or ''}"
         else:
-            if not reports:
-                raise EvalError(f"none of the {len(paths)} interviews could be coached", hint="see the warnings above")
-            result, md = summarize(reports, errors), render_summary_markdown
+            result, md, title = (summarize(reports, [f"{src}: {err}" for src, err in failed]),
+                                 render_summary_markdown, "Coaching summary")
         if output:
-            if out_fmt == "json":
-                text = result.model_dump_json(indent=2) + "\n"
-            elif out_fmt == "html":
-                text = render_coach_html(result) if single else markdown_to_html(md(result), title="Coaching summary")
-            else:
-                text = md(result)
-            _write_report(output, text)
+            _write_report(output, render(result, out_fmt, markdown=md, title=title))
     except EvalError as exc:
         fail(exc)
-    if single:
-        for w in result.warnings:
-            warn(w)
-    if json_out:
-        print_json(result)
-    elif not output:
-        print_markdown(md(result))
+    _emit(result, md, json_out=json_out, output=output, warnings=result.warnings if single else [])
 
 
 # ---------------------------------------------------------------- evaluate
