@@ -935,12 +935,7 @@ def debrief_cmd(
                                          title=f"Debrief: {packet.candidate}"))
     except EvalError as exc:
         fail(exc)
-    for w in packet.warnings:
-        warn(w)
-    if json_out:
-        print_json(packet)
-    elif not output:
-        print_markdown(render_debrief_markdown(packet))
+    _emit(packet, render_debrief_markdown, json_out=json_out, output=output, warnings=packet.warnings)
 
 
 @app.command("calibrate")
@@ -971,12 +966,7 @@ def calibrate_cmd(
             _write_report(output, render(result, out_fmt, markdown=render_calibration_markdown, title="Calibration"))
     except EvalError as exc:
         fail(exc)
-    for w in result.warnings:
-        warn(w)
-    if json_out:
-        print_json(result)
-    elif not output:
-        print_markdown(render_calibration_markdown(result))
+    _emit(result, render_calibration_markdown, json_out=json_out, output=output, warnings=result.warnings)
 
 
 # ---------------------------------------------------------------- entry point
