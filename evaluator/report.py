@@ -139,7 +139,11 @@ def render_coverage_markdown(cov) -> str:
         out += [md_table(["id", "question", "asked", "conf.", "follow-ups", "areas covered"], rows), ""]
         never = [(q.question_id, a) for q in cov.questions for a in q.areas_not_probed]
         if never:
-            out += ["## Areas never probed", ""]
+            how = ("judged by the LLM, each claim checked against the transcript"
+                   if cov.alignment.method == "llm" else
+                   "offline word matching: abstract areas may have been covered in other words; "
+                   "`--areas llm` judges them with a model")
+            out += ["## Areas not found in the answers", "", f"_({how})_", ""]
             out += [f"- `{qid}`: {a}" for qid, a in never]
             out.append("")
         out += ["## Where each question was asked", ""]
