@@ -38,13 +38,13 @@ from typing import Callable
 
 from pydantic import ValidationError
 
+from evaluator.audio import AUDIO_EXTENSIONS as _DECODABLE
 from evaluator.errors import InputFileError, TranscriptError, UsageError
 from evaluator.files import atomic_write, read_text, sha256_bytes
 from evaluator.transcript import Segment, Transcript, TranscriptMeta, segment_id
 
-AUDIO_EXTENSIONS: frozenset[str] = frozenset(
-    "wav flac mp3 m4a mp4 webm ogg opus aac mkv mov wma".split()
-)
+# One list of what can be transcribed: the decoder's (audio.py is light to import), without the dots.
+AUDIO_EXTENSIONS: frozenset[str] = frozenset(e.lstrip(".") for e in _DECODABLE)
 
 # Extension (no dot, lower case) -> format name.
 EXTENSIONS: dict[str, str] = {
