@@ -661,7 +661,7 @@ def evaluate_cmd(
     from evaluator.align import align
     from evaluator.files import atomic_write
     from evaluator.guide import load_guide
-    from evaluator.report import render_draft_markdown
+    from evaluator.report import render_scorecard_markdown
     from evaluator.score import EvaluateOptions, evaluate
     from evaluator.scorecard import Draft
 
@@ -704,7 +704,7 @@ def evaluate_cmd(
     if json_out:
         print_json(draft)
         return
-    print_markdown(render_draft_markdown(draft))
+    print_markdown(render_scorecard_markdown(draft))
     if output is not None:
         info(f"wrote {output}")
     if any(s.status == "failed" for s in draft.scores):

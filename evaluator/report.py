@@ -212,7 +212,7 @@ def render(obj, fmt: str, *, markdown: Callable[[object], str], title: str,
     raise UsageError(f"format {fmt!r} is not available for this report")
 
 
-# ---------------------------------------------------------------- draft scorecard
+# ---------------------------------------------------------------- scorecards (drafts and finals)
 
 
 def decision_verb(proposal, decision) -> str:
@@ -220,66 +220,6 @@ def decision_verb(proposal, decision) -> str:
     if decision.action == "confirm":
         return "confirmed"
     return "scored" if proposal.score is None else "overridden"
-
-
-def render_draft_markdown(draft) -> str:
-    """A draft scorecard for the terminal: every criterion with its proposal and verified evidence."""
-    src = draft.source
-    out = [f"# Draft scorecard: {src.stage_name}", ""]
-    out.append(f"- Candidate: {draft.candidate or 'unknown'}; interviewer: {', '.join(draft.interviewers) or 'unknown'}")
-    out.append(f"- Guide: `{src.guide_id}` v{src.guide_version} ({src.guide_role}), stage `{src.stage_id}`")
-    out.append(f"- Transcript: `{src.transcript_source}`" + (f", transcribed with {src.transcription_model}"
-                                                          if src.transcription_model else ""))
-    if draft.llm_configured:
-        out.append(f"- Proposed by {src.llm_model} at {src.llm_endpoint_host}; prompts "
-                   + ", ".join(f"{k} v{v}" for k, v in src.prompt_versions.items())
-                   + f"; {draft.usage.total_tokens} tokens; {draft.elapsed_s:.1f} s")
-    else:
-        out.append("- **No LLM configured: scores need a reviewer.** Relevant passages were collected per criterion.")
-    cov = draft.coverage or {}
-    if cov:
-        out.append(f"- Guide questions asked: {cov.get('asked', 0)}/{cov.get('total', 0)}")
-    ev = draft.evidence
-    out.append(f"- Quotes: {ev.proposed} proposed, {ev.verified} verified, {ev.dropped} dropped")
-    out.append("- _The AI proposes; a person decides: review with `interview-eval review DRAFT --reviewer NAME`._")
-    out.append("")
-    rows = []
-    for s in draft.scores:
-        score = "—" if s.score is None else str(s.score)
-        rows.append([s.criterion_name[:60], f"{score} / {s.scale[1]}", s.status.replace("_", " "), len(s.quotes)])
-    out += [md_table(["criterion", "score", "status", "quotes"], rows), ""]
-    for s in draft.scores:
-        score = "needs a reviewer" if s.score is None else f"{s.score} — {s.anchors.get(s.score, '')}"
-        out += [f"## {s.criterion_name}", "", f"**{score}** ({s.status.replace('_', ' ')})", ""]
-        if s.rationale:
-            out += [s.rationale, ""]
-        for q in s.quotes:
-            out.append(f"> \u201c{q.quote}\u201d — {q.speaker or 'candidate'}, {fmt_time(q.start_s)} ({q.segment_id})")
-        if s.quotes:
-            out.append("")
-        if s.based_on:
-            out += ["Based on: " + ", ".join(f"`{b}`" for b in s.based_on), ""]
-        for d in s.dropped:
-            out.append(f"- dropped quote \u201c{d.quote[:100]}\u201d: {d.reason}")
-        if s.error:
-            out.append(f"- failed: {s.error}")
-        if not draft.llm_configured and s.passages:
-            out.append("Relevant passages:")
-            for p in s.passages[:4]:
-                lines = p.text.splitlines()
-                said = next((l for l in lines if "CANDIDATE]" in l), lines[0] if lines else "")
-                out.append(f"- {said[:200]}")
-        out.append("")
-    if draft.injection_flags:
-        out += ["## Flagged: text addressed to the AI (no effect on scores)", ""]
-        out += [f"- {fmt_time(f.start_s)} {f.speaker} ({f.segment_id}): \u201c{f.text}\u201d" for f in draft.injection_flags]
-        out.append("")
-    if draft.warnings:
-        out += ["## Warnings", ""] + [f"- {w}" for w in draft.warnings] + [""]
-    return "\n".join(out).rstrip() + "\n"
-
-
-# ---------------------------------------------------------------- scorecards (drafts and finals)
 
 
 def _anchor(p, score) -> str:
@@ -403,7 +343,10 @@ def render_scorecard_markdown(card) -> str:
                f"stage: {src.stage_name} (`{src.stage_id}`)")
     if src.transcript_source:
         out.append(f"- Interview: `{src.transcript_source}`")
-    models = [f"LLM {src.llm_model}" if src.llm_model else "no LLM (scores by a person)"]
+    if src.llm_model:
+        models = [f"LLM {src.llm_model} at {src.llm_endpoint_host}"]
+    else:
+        models = ["no LLM (scores by a person)" if final else "**no LLM configured: scores need a reviewer**"]
     if src.transcription_model:
         models.append(f"transcription {src.transcription_model}")
     if src.prompt_versions:
@@ -414,8 +357,9 @@ def render_scorecard_markdown(card) -> str:
         out.append(f"- From draft sha256 `{card.draft_sha256[:16]}…`"
                    + (f"; replaces sha256 `{card.previous_sha256[:16]}…`" if card.previous_sha256 else ""))
     else:
-        out.append(f"- Created {card.created_at}; evidence: {card.evidence.verified} verified quotes, "
-                   f"{card.evidence.dropped} dropped")
+        ev = card.evidence
+        out.append(f"- Created {card.created_at} in {card.elapsed_s:.1f} s; {card.usage.total_tokens} tokens; quotes: "
+                   f"{ev.proposed} proposed, {ev.verified} verified, {ev.dropped} dropped")
     out.append("")
     rows = []
     for p, d, fs in scorecard_rows(card):
