@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from evaluator.errors import LLMError
 from evaluator.files import atomic_write
+from evaluator.scorecard import Usage
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import openai
@@ -151,31 +152,6 @@ def endpoint_host(settings: LLMSettings) -> str:
     except ValueError:
         port = None
     return f"{host}:{port}" if port else host
-
-
-class Usage(BaseModel):
-    """Tokens spent. Add them up with `+` or `sum(...)`; zero for an answer served from the cache."""
-
-    model_config = ConfigDict(frozen=True)
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-    def __add__(self, other: Usage) -> Usage:
-        if not isinstance(other, Usage):
-            return NotImplemented
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            total_tokens=self.total_tokens + other.total_tokens,
-        )
-
-    def __radd__(self, other: Any) -> Usage:
-        # Lets the built-in sum() start from 0.
-        if other == 0:
-            return self
-        return self.__add__(other)
 
 
 def total_usage(results: Iterable[Any]) -> Usage:

@@ -364,7 +364,7 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
             v = res.value
             ps = apply_evidence_rules(c, v.score, v.rationale, v.quotes, index, passages[c.id], redactor,
                                       set(ctx.flagged))
-            ps.usage = Usage(**res.usage.model_dump())
+            ps.usage = res.usage
             ps.cached = res.cached
             proposals[c.id] = ps
         for c in overall:
@@ -455,7 +455,7 @@ def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], in
         ps.quotes = [q for o in with_evidence if o.criterion_id in ps.based_on for q in o.quotes][: opts.max_quotes]
         ps.status, ps.score = "proposed", v.score
         ps.rationale = redactor.restore(v.rationale) if redactor is not None else v.rationale
-    ps.usage = Usage(**res.usage.model_dump())
+    ps.usage = res.usage
     ps.cached = res.cached
     return ps
 

@@ -65,16 +65,24 @@ class Passage(_Model):
 
 
 class Usage(_Model):
-    """Token use."""
+    """Tokens spent. Add them up with `+` or `sum(...)`; zero for an answer served from the cache."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
     def __add__(self, other: "Usage") -> "Usage":
+        if not isinstance(other, Usage):
+            return NotImplemented
         return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
                      completion_tokens=self.completion_tokens + other.completion_tokens,
                      total_tokens=self.total_tokens + other.total_tokens)
+
+    def __radd__(self, other) -> "Usage":
+        # lets the built-in sum() start from 0
+        return self if other == 0 else self.__add__(other)
 
 
 class ProposedScore(_Model):
