@@ -401,8 +401,10 @@ def align(transcript: Transcript, stage: Stage, *, guide: Guide | None = None, m
     return result
 
 
-def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None = None) -> Alignment:
-    """The offline, lexical alignment."""
+def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None = None,
+                   areas: bool = True) -> Alignment:
+    """The offline, lexical alignment; `areas=False` leaves out the areas to cover (stage detection
+    needs only which questions were asked)."""
     result = Alignment(guide_id=guide.id if guide else "", stage_id=stage.id, stage_name=stage.name)
     directions = directions_sentences(transcript, stage) if transcript.segments else {}
     result.directions_segment_ids = list(directions)
@@ -530,11 +532,13 @@ def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None 
             m.answer_end_s = ans[-1].end_s if ans[-1].end_s is not None else ans[-1].start_s
 
     # areas to cover: in the answer; else anywhere the candidate spoke (flagged as outside the answer)
-    cand_segments = [s for t in cand_turns for s in t.segments]
+    cand_segments = [s for t in cand_turns for s in t.segments] if areas else []
     area_vocab = _Vocab([concept_words(a) for q in stage.questions for a in q.areas_to_cover]
                         + [concept_words(s.text) for s in cand_segments[:2000]])
+    by_id = {s.id: s for s in cand_segments}
     for q, m in zip(stage.questions, matches):
-        by_id = {s.id: s for s in cand_segments}
+        if not areas:
+            break
         answer = [by_id[i] for i in m.answer_segment_ids if i in by_id]
         for area in q.areas_to_cover:
             cov = _area_coverage(area, answer, area_vocab)
@@ -624,7 +628,7 @@ def detect_stage(transcript: Transcript, guide: Guide) -> StageGuess:
             continue
         if st.questions:
             try:
-                al = align(transcript, st, guide=guide)
+                al = _align_offline(transcript, st, guide=guide, areas=False)
                 asked = [q for q in al.questions if q.asked]
                 scores[st.id] = len(asked) / len(al.questions) * (
                     sum(q.confidence for q in asked) / len(asked) if asked else 0)
