@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -208,10 +209,13 @@ def guides_schema(
 # ---------------------------------------------------------------- transcribe
 
 
-def _transcribe_progress():
-    """A rich progress bar on stderr (audio seconds done / total), or None when stderr is not a TTY."""
-    if not sys.stderr.isatty():
-        return None, None
+@contextlib.contextmanager
+def _transcribe_progress(active: bool = True):
+    """While transcribing: a rich progress bar on stderr (audio seconds done / total), yielding its update
+    callback; yields None, and shows nothing, when stderr is not a TTY or nothing is transcribed."""
+    if not active or not sys.stderr.isatty():
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -223,7 +227,8 @@ def _transcribe_progress():
     def update(done_s: float, total_s: float) -> None:
         bar.update(task, completed=done_s, total=total_s, audio=f"{done_s:.0f}/{total_s:.0f} s of audio")
 
-    return bar, update
+    with bar:
+        yield update
 
 
 @app.command("transcribe")
@@ -261,16 +266,10 @@ def transcribe_cmd(
             from evaluator.formats import format_for_path
 
             format_for_path(output)  # an unsupported -o extension fails before minutes of transcription
-        bar, update = _transcribe_progress()
-        try:
-            if bar is not None:
-                bar.start()
+        with _transcribe_progress() as update:
             t = transcribe_file(audio, model=model, channels=channels, rttm=rttm, language=language,
                                 device=device, use_cache=not no_cache, progress=update,
                                 interviewer=interviewer, candidate=candidate)
-        finally:
-            if bar is not None:
-                bar.stop()
         if output is not None:
             from evaluator.formats import write_transcript
 
@@ -450,16 +449,12 @@ def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=
     from evaluator.align import detect_stage
     from evaluator.inputs import load_interview
 
+    from evaluator.formats import is_audio_path
+
     stage = guide.stage(stage_ref) if stage_ref else None
-    bar, update = _transcribe_progress()
-    try:
-        if bar is not None:
-            bar.start()
+    with _transcribe_progress(active=fmt is None and is_audio_path(path)) as update:
         t = load_interview(path, fmt=fmt, guide=guide, stage=stage, interviewer=interviewer, candidate=candidate,
                            model=model, channels=channels, rttm=rttm, progress=update)
-    finally:
-        if bar is not None:
-            bar.stop()
     detection = None
     if stage is None:
         detection = detect_stage(t, guide)
