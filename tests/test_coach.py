@@ -105,30 +105,36 @@ def evaluate_set() -> dict:
         g, stage = load_stage(lab["guide"], lab["stage"])
         report = coach(t, stage, guide=g, interviewer=lab["interviewer"], candidate=lab["candidate"])
         reports[lf.stem] = report
-        expected = list(lab.get("flags") or [])
-        used = [False] * len(expected)
-        for f in report.must_not_ask + report.question_quality:
-            hit = None
-            for i, e in enumerate(expected):
-                if used[i] or e["kind"] != f.kind:
-                    continue
-                if f.kind == "must_not_ask" and e.get("category") != f.category:
-                    continue
-                if normalize(e["line"]) in normalize(f.line):
-                    hit = i
-                    break
-            if hit is None:
-                counts[f.kind]["fp"] += 1
-                misses.append(f"FP {lf.stem} {f.kind}/{f.category or ''} {f.segment_id}: {f.quote!r}")
-            else:
-                used[hit] = True
-                counts[f.kind]["tp"] += 1
-        for e, u in zip(expected, used):
-            if not u:
-                counts[e["kind"]]["fn"] += 1
-                misses.append(f"FN {lf.stem} {e['kind']}/{e.get('category', '')}: {e['line']!r}")
+        match_flags(report, lab.get("flags") or [], counts, misses, lf.stem)
     _RESULTS.update(counts=counts, misses=misses, reports=reports)
     return _RESULTS
+
+
+def match_flags(report, expected: list[dict], counts: dict, misses: list[str], name: str, *,
+                text_key: str = "line", category=lambda c: c) -> None:
+    """Match a report's flags to labelled ones (same kind, same category for must-not-ask, the labelled text
+    inside the flagged line), adding true/false positives and misses to `counts` and `misses`."""
+    used = [False] * len(expected)
+    for f in report.must_not_ask + report.question_quality:
+        hit = None
+        for i, e in enumerate(expected):
+            if used[i] or e["kind"] != f.kind:
+                continue
+            if f.kind == "must_not_ask" and category(e.get("category")) != f.category:
+                continue
+            if normalize(e[text_key]) in normalize(f.line):
+                hit = i
+                break
+        if hit is None:
+            counts[f.kind]["fp"] += 1
+            misses.append(f"FP {name} {f.kind}/{f.category or ''} {f.segment_id}: {f.quote!r}")
+        else:
+            used[hit] = True
+            counts[f.kind]["tp"] += 1
+    for e, u in zip(expected, used):
+        if not u:
+            counts[e["kind"]]["fn"] += 1
+            misses.append(f"FN {name} {e['kind']}/{e.get('category', '')}: {e[text_key]!r}")
 
 
 def pr(c: dict) -> tuple[float, float]:

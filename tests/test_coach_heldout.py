@@ -20,10 +20,11 @@ from evaluator.formats import read_transcript
 from evaluator.guide import load_guide
 from evaluator.text import normalize
 
+from test_coach import FAMILIES, match_flags, pr
+
 DATA = Path(__file__).parent / "data" / "coach_heldout"
 LABEL_FILES = sorted(DATA.glob("*.labels.yaml"))
 GUIDE = "customer-account-manager"
-FAMILIES = ("must_not_ask", "hypothetical", "leading", "closed", "stacked")
 # The labeller's category names -> the rules' category slugs (names not listed are already the same).
 CATEGORY_MAP = {
     "marital_family": "family_status",
@@ -65,41 +66,14 @@ def evaluate_heldout() -> dict:
         report = coach(t, guide.stage(stage_id(lab["transcript"])), guide=guide,
                        interviewer=lab["interviewer"], candidate=lab["candidate"])
         reports[lf.name] = report
-        expected = list(lab.get("flags") or [])
-        used = [False] * len(expected)
-        for f in report.must_not_ask + report.question_quality:
-            hit = None
-            for i, e in enumerate(expected):
-                if used[i] or e["kind"] != f.kind:
-                    continue
-                if f.kind == "must_not_ask" and rule_category(e["category"]) != f.category:
-                    continue
-                if normalize(e["snippet"]) in normalize(f.line):
-                    hit = i
-                    break
-            if hit is None:
-                counts[f.kind]["fp"] += 1
-                misses.append(f"FP {lf.name} {f.kind}/{f.category or ''} {f.segment_id}: {f.quote!r}")
-            else:
-                used[hit] = True
-                counts[f.kind]["tp"] += 1
-        for e, u in zip(expected, used):
-            if not u:
-                counts[e["kind"]]["fn"] += 1
-                misses.append(f"FN {lf.name} {e['kind']}/{e.get('category', '')}: {e['snippet']!r}")
+        match_flags(report, lab.get("flags") or [], counts, misses, lf.name, text_key="snippet",
+                    category=rule_category)
         for law in lab.get("lawful") or []:
             for f in report.must_not_ask:
                 if normalize(law["snippet"]) in normalize(f.line):
                     lawful_hits.append(f"{lf.name} {f.segment_id} flagged {f.category}: {law['snippet']!r}")
     _RESULTS.update(counts=counts, misses=misses, lawful_hits=lawful_hits, reports=reports)
     return _RESULTS
-
-
-def pr(c: dict) -> tuple[float, float]:
-    """(precision, recall); 1.0 when there is nothing to find or nothing was flagged."""
-    p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 1.0
-    r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 1.0
-    return p, r
 
 
 # ---------------------------------------------------------------- the labels themselves
