@@ -114,10 +114,9 @@ def _parse_rules(text: str, source: str, model: type[BaseModel]):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise InputFileError(f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                             hint="fix the YAML syntax") from None
+        from evaluator.files import yaml_syntax_error
+
+        raise yaml_syntax_error(exc, source, InputFileError, "fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise InputFileError(f"{source}: expected a mapping with a `rules:` list",
                              hint="see evaluator/rules/must_not_ask.yaml for the schema")

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from evaluator.errors import InputFileError
+from evaluator.errors import EvalError, InputFileError
 
 
 def read_text(path: str | Path, *, what: str = "file") -> str:
@@ -32,6 +32,13 @@ def read_text(path: str | Path, *, what: str = "file") -> str:
             hint=f"re-save the {what} as UTF-8, e.g. `iconv -f cp1252 -t utf-8 {p.name}`",
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def yaml_syntax_error(exc: Exception, source: str, error: type[EvalError], hint: str) -> EvalError:
+    """A YAML parse error as one of our errors, naming the file and line."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f", line {mark.line + 1}" if mark else ""
+    return error(f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)})", hint=hint)
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -319,10 +319,9 @@ def parse_guide_yaml(text: str, *, source: str = "<guide>") -> Guide:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark else ""
-        raise GuideError(f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)})",
-                         hint="fix the YAML syntax (indentation, quotes, colons)") from None
+        from evaluator.files import yaml_syntax_error
+
+        raise yaml_syntax_error(exc, source, GuideError, "fix the YAML syntax (indentation, quotes, colons)") from None
     if not isinstance(data, dict) or "stages" not in data and "role" not in data:
         raise GuideError(f"{source}: not an interview guide (expected a YAML mapping with 'id', 'role' and 'stages')",
                          hint="import a guide written in the published format with `interview-eval guides import`")
