@@ -258,7 +258,7 @@ def _concept_words(text: str) -> tuple[str, ...]:
 
 
 
-class _Vocab:
+class Vocab:
     """Inverse document frequency over the stage's texts, so distinctive words weigh more."""
 
     def __init__(self, docs: list[list[str]]):
@@ -285,7 +285,7 @@ def _fuzzy_eq(a: str, b: str) -> bool:
     return Levenshtein.normalized_similarity(a, b) >= 0.8
 
 
-def _coverage(target: list[str], have: set[str], vocab: _Vocab) -> float:
+def weighted_coverage(target: list[str], have: set[str], vocab: Vocab) -> float:
     """Weighted share of target words present in `have` (exactly or fuzzily, for ASR errors)."""
     if not target:
         return 0.0
@@ -322,7 +322,7 @@ def directions_sentences(transcript: Transcript, stage: Stage) -> dict[str, list
     dw = concept_words(stage.directions_candidate)
     if len(dw) < 4:
         return {}
-    vocab = _Vocab([dw])
+    vocab = Vocab([dw])
     dset = set(dw)
     out: dict[str, list[str]] = {}
     for seg in transcript.segments:
@@ -333,7 +333,7 @@ def directions_sentences(transcript: Transcript, stage: Stage) -> dict[str, list
             sw = concept_words(sent)
             if len(sw) >= 3 and sum(1 for w in sw if w in dset) / len(sw) >= 0.5:
                 found.append(sent)
-        if found and _coverage(dw, set(concept_words(" ".join(found))), vocab) >= 0.12:
+        if found and weighted_coverage(dw, set(concept_words(" ".join(found))), vocab) >= 0.12:
             out[seg.id] = found
     return out
 
@@ -344,7 +344,7 @@ def _without(text: str, sentences: list[str]) -> str:
     return text
 
 
-def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]] | None = None) -> tuple[list[Turn], list[Turn], _Vocab]:
+def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]] | None = None) -> tuple[list[Turn], list[Turn], Vocab]:
     if not transcript.segments:
         raise AlignmentError(f"{transcript.meta.source or 'transcript'}: the transcript is empty",
                              hint="give a transcript with at least one speaker turn")
@@ -365,16 +365,16 @@ def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]] | 
     docs = [concept_words(q.text) for q in stage.questions]
     docs += [concept_words(f) for q in stage.questions for f in q.follow_ups]
     docs += [concept_words(a) for q in stage.questions for a in q.areas_to_cover]
-    return turns, iv, _Vocab(docs)
+    return turns, iv, Vocab(docs)
 
 
-def _question_score(q: Question, words: set[str], text: str, vocab: _Vocab) -> float:
+def _question_score(q: Question, words: set[str], text: str, vocab: Vocab) -> float:
     qw = concept_words(q.text)
-    s = _coverage(qw, words, vocab)
+    s = weighted_coverage(qw, words, vocab)
     # the guide's own follow-ups and areas name the topic too (paraphrases often use their words)
     extra = [w for a in q.areas_to_cover + q.follow_ups for w in concept_words(a)]
     if extra:
-        s = max(s, 0.75 * s + 0.25 * _coverage(extra, words, vocab))
+        s = max(s, 0.75 * s + 0.25 * weighted_coverage(extra, words, vocab))
     return s
 
 
@@ -506,7 +506,7 @@ def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None 
                 t = turns[k]
                 if t.role != Role.interviewer or not _is_question_like(t.text):
                     continue
-                s = _coverage(fw, set(t.words), vocab)
+                s = weighted_coverage(fw, set(t.words), vocab)
                 if s > best_s:
                     best_k, best_s = k, s
             if best_k is not None and best_s >= FOLLOW_UP_THRESHOLD:
@@ -519,7 +519,7 @@ def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None 
         for k in window:
             t = turns[k]
             if t.role == Role.interviewer and k not in used_turns and _is_question_like(t.text) and ans:
-                if _coverage(concept_words(q.text) + [w for a in q.areas_to_cover for w in concept_words(a)],
+                if weighted_coverage(concept_words(q.text) + [w for a in q.areas_to_cover for w in concept_words(a)],
                              set(t.words), vocab) < 0.2 and len(t.text.split()) > 6:
                     end = k
                     break
@@ -533,7 +533,7 @@ def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None 
 
     # areas to cover: in the answer; else anywhere the candidate spoke (flagged as outside the answer)
     cand_segments = [s for t in cand_turns for s in t.segments] if areas else []
-    area_vocab = _Vocab([concept_words(a) for q in stage.questions for a in q.areas_to_cover]
+    area_vocab = Vocab([concept_words(a) for q in stage.questions for a in q.areas_to_cover]
                         + [concept_words(s.text) for s in cand_segments[:2000]])
     by_id = {s.id: s for s in cand_segments}
     for q, m in zip(stage.questions, matches):
@@ -582,18 +582,19 @@ def _words_with_numbers(text: str) -> set[str]:
     return w
 
 
-def _area_coverage(area: str, segments: list[Segment], vocab: _Vocab) -> AreaCoverage:
+def _area_coverage(area: str, segments: list[Segment], vocab: Vocab) -> AreaCoverage:
     aw = concept_words(area)
     if _QUANT_AREA.search(area):
         aw = aw + ["#number"]
     best = (0.0, None, None)
     for seg in segments:
-        for sent in _sentences(seg.text):
-            s = _coverage(aw, _words_with_numbers(sent), vocab)
+        sents = _sentences(seg.text)
+        for sent in sents:
+            s = weighted_coverage(aw, _words_with_numbers(sent), vocab)
             if s > best[0]:
                 best = (s, seg, sent)
-        if len(_sentences(seg.text)) > 1:
-            s = _coverage(aw, _words_with_numbers(seg.text), vocab) * 0.9
+        if len(sents) > 1:
+            s = weighted_coverage(aw, _words_with_numbers(seg.text), vocab) * 0.9
             if s > best[0]:
                 best = (s, seg, best[2] if best[1] is seg else seg.text)
     score, seg, sent = best
@@ -638,8 +639,8 @@ def detect_stage(transcript: Transcript, guide: Guide) -> StageGuess:
             # no scripted questions: directions and scorecard vocabulary, plus role-play speaker labels
             vocab_words = concept_words(st.directions_interviewer + " " + st.directions_candidate + " " +
                                         " ".join(c.name for c in st.scorecard) + " " + " ".join(st.materials))
-            vocab = _Vocab([vocab_words])
-            s = 0.6 * _coverage(vocab_words, all_words, vocab)
+            vocab = Vocab([vocab_words])
+            s = 0.6 * weighted_coverage(vocab_words, all_words, vocab)
             if labels & {"customer", "agent", "account manager"}:
                 s += 0.4
             if re.search(r"\b(role[- ]?play|mock|exercise|presentation|pretend)\b", iv_text, re.I):

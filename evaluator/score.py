@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from evaluator.align import Alignment, _Vocab, _coverage, concept_words
+from evaluator.align import Alignment, Vocab, concept_words, weighted_coverage
 from evaluator.evidence import QuoteIndex, detect_injection, verify_quote
 from evaluator.guide import Criterion, CriterionKind, Guide, Stage, StageKind
 from evaluator.prompts import load_prompt
@@ -78,6 +78,10 @@ class _Ctx:
     alignment: Alignment
     flagged: dict[str, InjectionFlag] = field(default_factory=dict)
     redactor: object | None = None
+    order: dict[str, int] = field(init=False)
+
+    def __post_init__(self):
+        self.order = {s.id: i for i, s in enumerate(self.transcript.segments)}
 
     def line(self, seg: Segment) -> str:
         role = seg.role.value.upper()
@@ -104,8 +108,8 @@ def relevant_question_ids(stage: Stage, criterion: Criterion) -> list[str]:
     cw = concept_words(_criterion_text(criterion))
     docs = [concept_words(q.text + " " + " ".join(q.areas_to_cover) + " " + " ".join(q.follow_ups))
             for q in stage.questions]
-    vocab = _Vocab(docs + [cw])
-    scored = sorted(((_coverage(d, set(cw), vocab), q.id) for d, q in zip(docs, stage.questions)), reverse=True)
+    vocab = Vocab(docs + [cw])
+    scored = sorted(((weighted_coverage(d, set(cw), vocab), q.id) for d, q in zip(docs, stage.questions)), reverse=True)
     top = [qid for s, qid in scored if s >= 0.25][:3]
     return top or [qid for s, qid in scored[:2] if s > 0.05]
 
@@ -117,8 +121,7 @@ def passages_for(ctx: _Ctx, criterion: Criterion, *, budget_tokens: int = PASSAG
     candidate turns that share the most vocabulary with the criterion; long material is split with
     langchain's text splitter and the most relevant chunks kept.
     """
-    segs = {s.id: s for s in ctx.transcript.segments}
-    order = {s.id: i for i, s in enumerate(ctx.transcript.segments)}
+    order = ctx.order
     chosen: list[tuple[str | None, list[Segment]]] = []
     seen: set[str] = set()
     for qid in relevant_question_ids(ctx.stage, criterion):
@@ -132,12 +135,12 @@ def passages_for(ctx: _Ctx, criterion: Criterion, *, budget_tokens: int = PASSAG
     # candidate turns elsewhere that speak to the criterion (answers given without the question,
     # and the whole conversation of a work sample that has no scripted questions)
     cw = concept_words(_criterion_text(criterion))
-    vocab = _Vocab([cw])
+    vocab = Vocab([cw])
     ranked = []
     for s in ctx.transcript.segments:
         if s.role != Role.candidate or s.id in seen:
             continue
-        score = _coverage(cw, set(concept_words(s.text)), vocab)
+        score = weighted_coverage(cw, set(concept_words(s.text)), vocab)
         if score > 0.12 or not ctx.stage.questions:
             ranked.append((score, s))
     ranked.sort(key=lambda x: (-x[0], order[x[1].id]))
@@ -178,12 +181,12 @@ def _fit(passages: list[Passage], cw: list[str], budget_tokens: int) -> list[Pas
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=0, separators=["\n", ". ", " "])
-    vocab = _Vocab([cw])
+    vocab = Vocab([cw])
     chunks: list[tuple[float, int, Passage]] = []
     for p in passages:
         for k, chunk in enumerate(splitter.split_text(p.text)):
             ids = [sid for sid in p.segment_ids if f"[{sid}," in chunk] or p.segment_ids[:1]
-            chunks.append((_coverage(cw, set(concept_words(chunk)), vocab), len(chunks),
+            chunks.append((weighted_coverage(cw, set(concept_words(chunk)), vocab), len(chunks),
                            Passage(question_id=p.question_id, segment_ids=ids, start_s=p.start_s, end_s=p.end_s,
                                    text=chunk)))
     chunks.sort(key=lambda c: (-c[0], c[1]))
