@@ -29,13 +29,6 @@ app.add_typer(transcript_app, name="transcript")
 # ---------------------------------------------------------------- output helpers
 
 
-def _stderr():
-    from rich.console import Console
-
-    # soft_wrap: a long error stays one line when stderr is piped (rich would wrap at 80 columns).
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def _stdout():
     from rich.console import Console
 
