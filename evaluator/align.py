@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from evaluator.errors import AlignmentError
 from evaluator.guide import Guide, Question, Stage
-from evaluator.text import content_words, normalize, stem
+from evaluator.text import content_words, normalize, sentences, stem
 from evaluator.transcript import Role, Segment, Transcript
 
 ASKED_THRESHOLD = 0.5
@@ -173,7 +173,7 @@ _LEAD = re.compile(r"^(?:(?:so|and|okay|ok|alright|all right|now|next|great|um|u
 
 def _is_question_like(text: str) -> bool:
     """A sentence ends in '?' or starts like a question or a request ('tell me about...')."""
-    for sent in _sentences(text):
+    for sent in sentences(text):
         if sent.endswith("?"):
             return True
         if _QUESTION_START.match(_LEAD.sub("", sent)) or _REQUEST.search(sent):
@@ -329,7 +329,7 @@ def directions_sentences(transcript: Transcript, stage: Stage) -> dict[str, list
         if seg.role != Role.interviewer:
             continue
         found = []
-        for sent in _sentences(seg.text):
+        for sent in sentences(seg.text):
             sw = concept_words(sent)
             if len(sw) >= 3 and sum(1 for w in sw if w in dset) / len(sw) >= 0.5:
                 found.append(sent)
@@ -357,7 +357,7 @@ def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]] | 
         parts = []
         for s in t.segments:
             text = _without(s.text, skip.get(s.id, []))
-            parts.append(" ".join(x for x in _sentences(text) if not _SKIP.search(x)))
+            parts.append(" ".join(x for x in sentences(text) if not _SKIP.search(x)))
         text = " ".join(p for p in parts if p)
         if text != t.text:
             t.text, t.words = text, concept_words(text)
@@ -554,7 +554,7 @@ def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None 
         if t.role != Role.interviewer or k in used_turns:
             continue
         for seg in t.segments:
-            for sent in _sentences(seg.text):
+            for sent in sentences(seg.text):
                 if sent.rstrip().endswith("?") and len(sent.split()) >= 3:
                     result.extra_questions.append(ExtraQuestion(segment_id=seg.id, start_s=seg.start_s, text=sent))
     result.questions = matches
@@ -566,13 +566,6 @@ def _confidence(score: float, asked: bool) -> float:
     if asked:
         return min(1.0, 0.5 + (score - ASKED_THRESHOLD) / (2 * (1 - ASKED_THRESHOLD)) + 0.0)
     return min(1.0, 0.5 + (ASKED_THRESHOLD - score) / (2 * ASKED_THRESHOLD))
-
-
-_SENT = re.compile(r"(?<=[.!?])\s+")
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENT.split(text) if s.strip()]
 
 
 def _words_with_numbers(text: str) -> set[str]:
@@ -588,7 +581,7 @@ def _area_coverage(area: str, segments: list[Segment], vocab: Vocab) -> AreaCove
         aw = aw + ["#number"]
     best = (0.0, None, None)
     for seg in segments:
-        sents = _sentences(seg.text)
+        sents = sentences(seg.text)
         for sent in sents:
             s = weighted_coverage(aw, _words_with_numbers(sent), vocab)
             if s > best[0]:

@@ -21,7 +21,7 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evaluator.errors import InputFileError, TranscriptError, UsageError
-from evaluator.text import content_words, fmt_time, fold, normalize, words
+from evaluator.text import content_words, fmt_time, fold, normalize, sentences, words
 from evaluator.transcript import Role, RoleAssignment, Segment, Transcript
 
 REPORT_SCHEMA_VERSION = 1
@@ -381,16 +381,6 @@ class CoachSummary(BaseModel):
 def _ref(seg: Segment) -> LineRef:
     return LineRef(segment_id=seg.id, start_s=seg.start_s, time=fmt_time(seg.start_s), speaker=seg.speaker,
                    text=seg.text)
-
-
-_ABBREV = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|approx|No)\.", re.IGNORECASE)
-
-
-def sentences(text: str) -> list[str]:
-    """Split a turn into sentences, verbatim (abbreviations such as 'U.S.' and 'Mrs.' are kept whole)."""
-    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), text)
-    parts = re.split(r"(?<=[?!])\s+|(?<=[^A-Z\x00]\.)\s+", protected)
-    return [p.replace("\x00", ".").strip() for p in parts if p.strip()]
 
 
 def _match_text(s: str) -> str:

@@ -10,6 +10,21 @@ from pathlib import Path
 from evaluator.errors import EvalError, InputFileError
 
 
+ENV_CACHE_DIR = "INTERVIEW_EVAL_CACHE_DIR"
+
+
+def cache_dir(override: str | Path | None = None) -> Path:
+    """The one cache root: the option, else $INTERVIEW_EVAL_CACHE_DIR, else $XDG_CACHE_HOME (or ~/.cache)/interview-eval.
+
+    Read when called, never at import. Transcripts go in `transcripts/`, LLM answers in `llm/`."""
+    if override:
+        return Path(override).expanduser()
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return Path(env).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "interview-eval"
+
+
 def read_text(path: str | Path, *, what: str = "file") -> str:
     """Read a UTF-8 text file, refusing missing, empty, binary and non-UTF-8 files with a clear error."""
     p = Path(path)

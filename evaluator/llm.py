@@ -63,9 +63,10 @@ def _protocol(name: str, **values: str) -> str:
 
 
 def _default_cache_dir() -> Path:
-    """Root cache folder: $INTERVIEW_EVAL_CACHE_DIR or ~/.cache/interview-eval (read when settings are built)."""
-    env = os.environ.get(ENV_CACHE_DIR)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "interview-eval"
+    """Root cache folder (`evaluator.files.cache_dir`), read when settings are built."""
+    from evaluator.files import cache_dir
+
+    return cache_dir()
 
 
 class LLMSettings(BaseModel):

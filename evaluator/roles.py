@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from evaluator.errors import UsageError
 from evaluator.text import normalize, words
+from evaluator.text import sentences as text_sentences
 from evaluator.transcript import Role, RoleAssignment, Segment, Transcript
 
 # Below this confidence an inferred role gets a warning asking a person to check it.
@@ -56,7 +57,6 @@ _QUESTION_STARTS = re.compile(
     r"(?:can|could|would|will|do|did|have|are|were|is)\s+(?:you|there|it)\b|"
     r"tell me|walk me|talk me|describe|give me an example|share an example|explain)"
 )
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
 def label_role(speaker: str) -> tuple[Role, str] | None:
@@ -74,7 +74,7 @@ def label_role(speaker: str) -> tuple[Role, str] | None:
 
 def is_question(text: str) -> bool:
     """A question-like turn: its last sentence ends with '?', or (short turns) a sentence opens like a question."""
-    sentences = [x for x in _SENTENCE_SPLIT.split(text.strip()) if x.strip()]
+    sentences = text_sentences(text)
     if not sentences:
         return False
     if sentences[-1].rstrip().endswith("?"):

@@ -64,6 +64,18 @@ def slugify(text: str, max_len: int = 48) -> str:
     return t or "x"
 
 
+_ABBREV = re.compile(r"\b(Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc|e\.g|i\.e|approx|No)\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[?!])\s+|(?<=[^A-Z\x00]\.)\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences, verbatim (abbreviations such as 'U.S.' and 'Mrs.' are kept whole).
+
+    The one sentence splitter of the project: alignment, role inference, coaching and evidence use it."""
+    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), text)
+    return [p.replace("\x00", ".").strip() for p in _SENTENCE_END.split(protected) if p.strip()]
+
+
 def fmt_time(seconds: float | None) -> str:
     """'1:02:03' / '2:03' style timestamp, or '--:--' when unknown."""
     if seconds is None:

@@ -82,14 +82,10 @@ def pick_device(device: str = "auto") -> tuple[str, str]:
 
 
 def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    """Cache folder: the option, else $INTERVIEW_EVAL_CACHE_DIR, else ~/.cache/interview-eval."""
-    if cache_dir:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("INTERVIEW_EVAL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(base).expanduser() / "interview-eval"
+    """Cache folder (see `evaluator.files.cache_dir`)."""
+    from evaluator.files import cache_dir as root
+
+    return root(cache_dir)
 
 
 def parse_channels(spec: str | list[str] | None) -> list[str] | None:
