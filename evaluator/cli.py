@@ -308,16 +308,16 @@ TranscriptStageOpt = Annotated[Optional[str], typer.Option(
 
 
 def _guide_questions(guide: Optional[str], stage: Optional[str]) -> Optional[list[str]]:
-    """Question texts of a guide or one stage, for role inference."""
+    """The guide's questions and follow-ups (the same list evaluate uses), for role inference."""
     if stage and not guide:
         raise UsageError("--stage needs --guide", hint="add --guide NAME_OR_PATH (see `guides list`)")
     if not guide:
         return None
     from evaluator.guide import load_guide
+    from evaluator.inputs import question_texts
 
     g = load_guide(guide)
-    stages = [g.stage(stage)] if stage else g.stages
-    return [q.text for st in stages for q in st.questions]
+    return question_texts(g, g.stage(stage) if stage else None)
 
 
 def _load_transcript_with_roles(path: Path, fmt, interviewer, candidate, guide, stage):
@@ -382,6 +382,9 @@ def transcript_convert(
 
     try:
         out_fmt = normalize_format(to_fmt) if to_fmt else format_for_path(dst)  # fail before reading
+        if dst.exists() and src.exists() and os.path.samefile(src, dst):
+            raise UsageError(f"{dst}: is the input file; convert never overwrites its input",
+                             hint="write to another file name")
         t = _load_transcript_with_roles(src, from_fmt, interviewer, candidate, guide, stage)
         write_transcript(t, dst, out_fmt)
     except EvalError as exc:
@@ -439,23 +442,13 @@ def _expand_inputs(inputs: list[str]) -> list[Path]:
 
 def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=None, channels=None, rttm=None):
     """Load one interview with roles; pick the stage (given, or detected)."""
-    from evaluator.align import detect_stage
-    from evaluator.inputs import load_interview
-
     from evaluator.formats import is_audio_path
+    from evaluator.pipeline import load_interview
 
-    stage = guide.stage(stage_ref) if stage_ref else None
     with _transcribe_progress(active=fmt is None and is_audio_path(path)) as update:
-        t = load_interview(path, fmt=fmt, guide=guide, stage=stage, interviewer=interviewer, candidate=candidate,
-                           model=model, channels=channels, rttm=rttm, progress=update)
-    detection = None
-    if stage is None:
-        detection = detect_stage(t, guide)
-        if detection.scores.get(detection.stage_id, 0) < 0.12:
-            raise UsageError(f"{path}: {detection.reason}",
-                             hint="valid stages: " + ", ".join(s.id for s in guide.stages))
-        stage = guide.stage(detection.stage_id)
-    return t, stage, detection
+        iv = load_interview(path, guide, stage_ref, fmt=fmt, interviewer=interviewer, candidate=candidate,
+                            whisper_model=model, channels=channels, rttm=rttm, progress=update)
+    return iv.transcript, iv.stage, iv.detection
 
 
 def _write_report(output: Path, text: str) -> None:
@@ -646,12 +639,9 @@ def evaluate_cmd(
     The LLM is any OpenAI-compatible endpoint: OPENAI_API_KEY, OPENAI_BASE_URL, --model. Answers are
     cached, so re-running costs nothing and fills in only criteria whose calls failed.
     """
-    from evaluator.align import align
-    from evaluator.files import atomic_write
+    from evaluator import pipeline
     from evaluator.guide import load_guide
     from evaluator.report import render_scorecard_markdown
-    from evaluator.score import EvaluateOptions, evaluate
-    from evaluator.scorecard import Draft
 
     try:
         if output is not None and output.suffix.lower() != ".json":
@@ -661,97 +651,99 @@ def evaluate_cmd(
         t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
         if det is not None:
             info(f"stage: {det.reason}")
-        al = align(t, st, guide=g)
-        client, llm_info = None, {}
-        if not no_llm:
-            from evaluator.llm import LLMClient, endpoint_host, is_configured, settings_from
-
-            settings = settings_from(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
-                                     use_cache=not no_cache)
-            if is_configured(settings):
-                client = LLMClient(settings)
-                llm_info = {"model": settings.model, "endpoint_host": endpoint_host(settings)}
-        previous = None
-        if output is not None and output.exists() and client is not None:
-            try:
-                prev = Draft.model_validate_json(output.read_text(encoding="utf-8"))
-                if (prev.source.transcript_content_sha256 == t.content_sha256() and prev.source.stage_id == st.id
-                        and prev.source.guide_sha256 == g.content_sha256() and prev.llm_configured):
-                    previous = prev
-            except Exception:
-                previous = None
-        draft = evaluate(t, g, st, al, client=client, opts=EvaluateOptions(redact=redact, budget_tokens=budget),
-                         llm_info=llm_info, previous=previous)
+        llm = pipeline.llm_choice(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
+                                  use_cache=not no_cache, enabled=not no_llm)
+        draft = pipeline.evaluate_interview(pipeline.Interview(transcript=t, stage=st, detection=det), g, llm=llm,
+                                            redact=redact, budget_tokens=budget)
         if output is not None:
-            atomic_write(output, draft.model_dump_json(indent=2) + "\n")
+            pipeline.write_draft(draft, output)
     except EvalError as exc:
         fail(exc)
+    failed = pipeline.failed_criteria(draft)
     for s in draft.scores:
         if s.status == "failed":
             warn(f"{s.criterion_id}: {s.error}")
+    if failed:
+        every = not any(s.status in ("proposed", "no_evidence") for s in draft.scores)
+        _line("error:", "31", f"{'every' if every else len(failed)} of {len(draft.scores)} criteria could not be "
+              f"scored (the LLM call failed){'; the draft has no AI scores' if every else ''} — re-run the same "
+              "command to fill them in (answers already received are cached)")
     if json_out:
         print_json(draft)
-        return
-    print_markdown(render_scorecard_markdown(draft))
-    if output is not None:
-        info(f"wrote {output}")
-    if any(s.status == "failed" for s in draft.scores):
+    else:
+        print_markdown(render_scorecard_markdown(draft))
+        if output is not None:
+            info(f"wrote {output}")
+    if failed:
         raise typer.Exit(1)
 
 
 # ---------------------------------------------------------------- review
 
 
-def _review_interactive(card, draft_path: Path, state, reviewer: str, transcript):
-    """Walk through every undecided criterion; each decision is saved the moment it is made."""
+def _review_interactive(store, ref: str, reviewer: str, transcript) -> bool:
+    """Walk through every undecided criterion; each decision is saved (under the lock) the moment it is made.
+    Returns True when the reviewer asked to finalise after the summary."""
     from rich.console import Console
     from rich.markdown import Markdown
 
+    from evaluator import pipeline
     from evaluator import review as rv
     from evaluator.report import criterion_markdown
+    from evaluator.text import fmt_time
 
     con = Console(highlight=False)
-    todo = rv.remaining(card, state)
+    card, state, progress = pipeline.review_status(store, ref, reviewer)
+    todo = progress.remaining
     for i, cid in enumerate(todo, 1):
         p = card.score_for(cid)
         con.rule(f"criterion {i} of {len(todo)} still to decide")
         con.print(Markdown(criterion_markdown(p)))
         scale = ", ".join(f"{k}={v}" for k, v in sorted(p.anchors.items()))
         while True:
-            default = "c" if p.score is not None else "o"
+            # no default: pressing Enter never decides anything
             choice = typer.prompt("[c]onfirm, [o]verride, add [q]uote, add [n]ote, [s]kip for later, "
-                                  "[x] save and quit", default=default).strip().lower()[:1]
+                                  "[x] save and quit").strip().lower()[:1]
             try:
                 if choice == "c":
-                    state = rv.confirm(state, p, reviewer)
+                    change = rv.Change(action="confirm", ref=cid)
                 elif choice == "o":
                     score = typer.prompt(f"score ({scale})")
                     rv.check_score(p, score)
-                    reason = typer.prompt("reason for the override (required)")
-                    state = rv.override(state, p, score, reason, reviewer)
+                    change = rv.Change(action="override", ref=cid, score=score,
+                                       text=typer.prompt("reason for the override (required)"))
                 elif choice == "q":
-                    text = typer.prompt("the candidate's words, copied from the transcript")
-                    state = rv.add_quote(state, p, text, transcript, reviewer)
-                    q = state.criteria[cid].added_quotes[-1]
-                    from evaluator.text import fmt_time
-
-                    con.print(f"added: \u201c{q.quote}\u201d ({fmt_time(q.start_s)}, {q.segment_id})")
+                    change = rv.Change(action="add_quote", ref=cid,
+                                       text=typer.prompt("the candidate's words, copied from the transcript"))
                 elif choice == "n":
-                    state = rv.add_note(state, p, typer.prompt("note"), reviewer)
+                    change = rv.Change(action="note", ref=cid, text=typer.prompt("note"))
                 elif choice == "s":
                     break
                 elif choice == "x":
-                    return state
+                    return False
                 else:
                     warn(f"unknown choice {choice!r}")
                     continue
+                pipeline.decide(store, ref, reviewer, [change], transcript)
             except EvalError as exc:
                 warn(exc.one_line())
                 continue
-            rv.save_state(draft_path, state, reviewer)
+            if choice == "q":
+                _, st, _ = pipeline.review_status(store, ref, reviewer)
+                q = st.criteria[cid].added_quotes[-1]
+                con.print(f"added: \u201c{q.quote}\u201d ({fmt_time(q.start_s)}, {q.segment_id})")
             if choice in ("c", "o"):
                 break
-    return state
+    card, state, progress = pipeline.review_status(store, ref, reviewer)
+    if progress.remaining:
+        return False
+    con.rule("summary before finalising")
+    for p in rv.proposals(card):
+        d = state.criteria[p.criterion_id].decision
+        con.print(f"  {p.criterion_name}: {d.score} ({'confirmed' if d.action == 'confirm' else 'overridden: ' + d.reason})")
+    for c in rv.contradictions(card, state):
+        warn(f"check: {c}")
+    return typer.confirm("finalise this scorecard now? (it cannot be edited afterwards, only revised)", default=False)
 
 
 @app.command("review")
@@ -762,9 +754,6 @@ def review_cmd(
         "--transcript", help="The transcript the evidence points into (a draft JSON or transcript file); "
         "needed to add quotes to a final scorecard. Accepted only if its content hash matches "
         "source.transcript_content_sha256.")] = None,
-    output: Annotated[Optional[Path], typer.Option(
-        "-o", "--output", help="Where to write the final scorecard (default DRAFT.final.json; for a revision "
-        "FINAL.r2.json, .r3...). Never overwrites.")] = None,
     confirm: Annotated[Optional[list[str]], typer.Option(
         "--confirm", help="Confirm the AI's score for this criterion (id or name); repeatable.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option(
@@ -782,10 +771,13 @@ def review_cmd(
 ) -> None:
     """Confirm or override every proposed score; the final scorecard keeps the AI proposal beside each decision.
 
-    Every decision is saved at once to DRAFT.review.<reviewer>.json, so an interrupted review resumes where it
-    stopped; two reviewers of one draft keep separate reviews (and finals) for calibration.
-    The final scorecard (DRAFT.final.json) is written only when every criterion is decided; until then the
-    criteria left are listed (exit 0). There is no accept-all: each criterion needs its own --confirm or --set.
+    Every decision is saved at once (under a lock, so parallel runs lose nothing) to
+    DRAFT.review.<reviewer>-<hash>.json, so an interrupted review resumes where it stopped; two reviewers of one
+    draft keep separate reviews (and finals) for calibration. The final scorecard (DRAFT.final.json; another
+    reviewer's DRAFT.final.<reviewer>-<hash>.json) is written only when every criterion is decided; until then
+    the criteria left are listed (exit 0). There is no accept-all: each criterion needs its own --confirm or
+    --set; the interactive review shows a summary, and any contradiction between the overall recommendation
+    and the criteria, before it asks to finalise.
 
     A final scorecard is never edited in place: `review FINAL.json --reviewer NAME --set ID=SCORE --reason TEXT`
     writes a new revision FINAL.r2.json (revision + 1, previous_sha256 = hash of FINAL.json).
@@ -793,51 +785,43 @@ def review_cmd(
     Examples: review draft.json --reviewer "Dana" --confirm relevant-experience --set overall-recommendation=3
     --reason "strong on retention"
     """
+    from evaluator import pipeline
     from evaluator import review as rv
-    from evaluator.files import atomic_write, sha256_file
     from evaluator.scorecard import Draft
+    from evaluator.store import FileStore
 
+    store = FileStore()
+    ref = str(scorecard)
     try:
-        card = rv.load_scorecard(scorecard)
-        sha = sha256_file(scorecard)
+        card, _ = store.load_card(ref)
         changes = rv.parse_changes(confirm, set_, reason, add_quote, note)
-        t = rv.transcript_for_review(transcript, card) if transcript else (
+        t = pipeline.transcript_for_review(transcript, card) if transcript else (
             card.transcript if isinstance(card, Draft) else None)
         if not isinstance(card, Draft):
-            state = rv.apply_changes(card, rv.state_from_final(card, sha), changes, reviewer, t)
-            new = rv.revise(card, sha, state, reviewer)
-            out = output or rv.revision_path(scorecard, new.revision)
-            if out.exists():
-                raise rv.ReviewError(f"{out}: already exists; a scorecard is never overwritten",
-                                     hint="revise the latest revision, or choose another file with -o")
-            atomic_write(out, new.model_dump_json(indent=2) + "\n")
-            progress = rv.ReviewProgress(draft=str(scorecard), decided=[c.criterion_id for c in new.criteria],
-                                         remaining=[], final=str(out), revision=new.revision)
+            new, where, notes = pipeline.revise_final(store, ref, reviewer, changes, t)
+            for n in notes:
+                warn(n)
+            progress = rv.ReviewProgress(draft=ref, decided=[c.criterion_id for c in new.criteria],
+                                         remaining=[], final=where, revision=new.revision)
         else:
-            out = output or rv.final_path(scorecard, reviewer)
-            if out.exists():
-                hint = (f"to change it make a revision: review {out} --reviewer NAME --set ID=SCORE --reason TEXT")
-                raise rv.ReviewError(f"{out}: a final scorecard already exists; it is never overwritten", hint=hint)
-            state = rv.load_state(scorecard, sha, reviewer)
-            if changes:
-                state = rv.apply_changes(card, state, changes, reviewer, t)
-                rv.save_state(scorecard, state, reviewer)
-            elif interactive or (interactive is None and sys.stdin.isatty() and sys.stdout.isatty()):
+            progress = pipeline.decide(store, ref, reviewer, changes, t)
+            finalise = not progress.remaining
+            if not changes and progress.remaining and (
+                    interactive or (interactive is None and sys.stdin.isatty() and sys.stdout.isatty())):
                 try:
-                    state = _review_interactive(card, scorecard, state, reviewer, t)
+                    finalise = _review_interactive(store, ref, reviewer, t)
                 except (KeyboardInterrupt, typer.Abort, EOFError):
-                    _line("stopped:", "33", f"every decision so far is saved in {rv.state_path(scorecard, reviewer)}; "
+                    _line("stopped:", "33", f"every decision so far is saved in {store.state_path(ref, reviewer)}; "
                           "run the same command to resume")
                     raise typer.Exit(130)
-            left = rv.remaining(card, state)
-            final = None
-            if not left:
-                final = rv.finalize(card, sha, state, reviewer)
-                atomic_write(out, final.model_dump_json(indent=2) + "\n")
-            progress = rv.ReviewProgress(draft=str(scorecard), state_file=str(rv.state_path(scorecard, reviewer)),
-                                         decided=[p.criterion_id for p in card.scores if p.criterion_id not in left],
-                                         remaining=left, final=str(out) if final else None,
-                                         revision=1 if final else None)
+                progress = pipeline.decide(store, ref, reviewer, [], t)
+            if finalise and not progress.remaining:
+                _, state, _ = pipeline.review_status(store, ref, reviewer)
+                for c in rv.contradictions(card, state):
+                    warn(f"finalised despite: {c}")
+                final, where = pipeline.finalize(store, ref, reviewer)
+                progress = progress.model_copy(update={"final": where, "revision": 1})
+            progress = progress.model_copy(update={"state_file": str(store.state_path(ref, reviewer))})
     except EvalError as exc:
         fail(exc)
     if json_out:
@@ -864,7 +848,7 @@ def report_cmd(
 ) -> None:
     """Render a draft or final scorecard: Markdown, printable HTML, CSV for spreadsheets/ATS, or JSON."""
     from evaluator.report import output_format, render_scorecard
-    from evaluator.review import load_scorecard
+    from evaluator.store import load_scorecard
 
     allowed = ("md", "html", "csv", "json")
     try:

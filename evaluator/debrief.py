@@ -172,7 +172,7 @@ def expand_scorecard_paths(items: list[str | Path]) -> list[Path]:
 def load_scorecards(paths: list[Path]) -> tuple[list[tuple[Path, Draft | FinalScorecard]], list[str]]:
     """Load scorecards, keeping only the latest revision of each final and dropping a draft whose final is given."""
     from evaluator.files import sha256_file
-    from evaluator.review import load_scorecard
+    from evaluator.store import load_scorecard
 
     cards = [(p, load_scorecard(p)) for p in paths]
     warnings: list[str] = []

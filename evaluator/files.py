@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -25,6 +26,11 @@ def cache_dir(override: str | Path | None = None) -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "interview-eval"
 
 
+# UTF-32 first: its little-endian mark starts with UTF-16's
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
 def read_text(path: str | Path, *, what: str = "file") -> str:
     """Read a UTF-8 text file, refusing missing, empty, binary and non-UTF-8 files with a clear error."""
     p = Path(path)
@@ -35,6 +41,16 @@ def read_text(path: str | Path, *, what: str = "file") -> str:
     data = p.read_bytes()
     if not data.strip():
         raise InputFileError(f"{p}: the {what} is empty", hint=f"give a {what} with content")
+    bom = next((enc for sig, enc in _BOMS if data.startswith(sig)), None)
+    if bom:  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark
+        try:
+            text = data.decode(bom)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{p}: starts with a {bom.upper()} byte-order mark but is not valid {bom.upper()} "
+                                 f"(byte {exc.start})", hint=f"re-save the {what} as UTF-8") from None
+        if not text.strip():
+            raise InputFileError(f"{p}: the {what} is empty", hint=f"give a {what} with content")
+        return text.replace("\r\n", "\n").replace("\r", "\n")
     if b"\x00" in data[:8192]:
         raise InputFileError(f"{p}: looks like a binary file, expected a text {what}",
                              hint="give a UTF-8 text file")
@@ -70,11 +86,9 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def atomic_write(path: str | Path, content: str | bytes) -> Path:
-    """Write to a temp file beside `path` and rename it into place, so no reader sees half a file."""
-    p = Path(path)
+def _temp_beside(p: Path, data: bytes) -> str:
+    """Write `data` to a new temp file beside `p` (normal permissions, flushed to disk); return its path."""
     p.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
         # mkstemp makes the file private (0600); give it the permissions a normal write would
@@ -85,11 +99,36 @@ def atomic_write(path: str | Path, content: str | bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write(path: str | Path, content: str | bytes) -> Path:
+    """Write to a temp file beside `path` and rename it into place, so no reader sees half a file."""
+    p = Path(path)
+    tmp = _temp_beside(p, content.encode("utf-8") if isinstance(content, str) else content)
+    try:
         os.replace(tmp, p)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
+    return p
+
+
+def write_new(path: str | Path, content: str | bytes) -> Path:
+    """Create `path` atomically and only if it does not exist yet (FileExistsError otherwise): the whole file
+    appears at once or not at all, and nothing already there is ever replaced."""
+    p = Path(path)
+    if p.exists():
+        raise FileExistsError(str(p))
+    tmp = _temp_beside(p, content.encode("utf-8") if isinstance(content, str) else content)
+    try:
+        os.link(tmp, p)  # unlike rename, fails if `p` appeared meanwhile
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
     return p

@@ -1,31 +1,20 @@
 """Human review: a person confirms or overrides every proposed score; the final scorecard keeps both.
 
-Pure logic, no prompting. `cli.py` asks the questions and calls one function per action:
-`confirm`, `override`, `add_quote`, `add_note`; each returns a new `ReviewState` that the caller
-saves at once (`save_state`, atomic) so an interrupted review resumes where it stopped.
-
-Files (beside the draft `NAME.json`):
-
-- `NAME.review.<reviewer>.json`: one reviewer's review in progress (decisions, notes, added quotes, a
-  log of every action); it records the draft's sha256 and is refused if the draft changes under it.
-- `NAME.final.json`: the final scorecard, written only when every criterion has a decision (a second
-  reviewer of the same draft gets `NAME.final.<reviewer>.json`).
-- `NAME.final.r2.json`, `.r3`...: revisions. A final scorecard is never edited in place; a change
-  to it is a new file with `revision` + 1 and `previous_sha256` = the hash of the file it replaces.
+Pure logic: no prompting, no files. One function per action — `confirm`, `override`, `add_quote`,
+`add_note` — each returns a new `ReviewState`; `evaluator.pipeline` applies them under the store's lock
+and saves at once, so an interrupted review resumes where it stopped and two processes lose nothing.
+Where scorecards and review states are kept (files, or the web app's database) is `evaluator.store`.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evaluator.errors import ReviewError, UsageError
 from evaluator.scorecard import (Decision, DroppedQuote, Draft, EvidenceQuote, FinalCriterion, FinalScorecard,
-                                 ProposedScore, utc_now)
+                                 ProposedScore, sealed, utc_now)
 from evaluator.text import normalize
 from evaluator.transcript import Role, Transcript
 
@@ -61,6 +50,7 @@ class ReviewState(_Model):
     schema_version: Literal[1] = 1
     kind: Literal["review_state"] = "review_state"
     draft_sha256: str = Field(description="The draft (or final, for a revision) this review belongs to.")
+    reviewer: str = Field(default="", description="Whose review this is.")
     started_at: str = Field(default_factory=utc_now)
     criteria: dict[str, CriterionReview] = Field(default_factory=dict)
     log: list[ReviewEvent] = Field(default_factory=list)
@@ -80,46 +70,7 @@ class ReviewProgress(_Model):
 Scorecard = Draft | FinalScorecard
 
 
-# ---------------------------------------------------------------- loading
-
-
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{loc}: {err['msg']}{more}"
-
-
-def load_scorecard(path: str | Path) -> Scorecard:
-    """Read a draft or final scorecard JSON, validated; a clear one-line error for anything else."""
-    from evaluator.files import read_text
-
-    p = Path(path)
-    text = read_text(p, what="scorecard")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ReviewError(f"{p}, line {exc.lineno}: not valid JSON ({exc.msg})",
-                          hint="give the JSON written by `interview-eval evaluate` or `review`") from None
-    kind = data.get("kind") if isinstance(data, dict) else None
-    model = {"draft": Draft, "final": FinalScorecard}.get(kind)
-    if model is None:
-        what = "a review-state file" if kind == "review_state" else f"kind {kind!r}" if kind else "no 'kind' field"
-        raise ReviewError(f"{p}: not a scorecard ({what}); expected a draft or a final scorecard",
-                          hint="give the draft written by `interview-eval evaluate -o draft.json`, or a final "
-                               "scorecard written by `review`")
-    try:
-        card = model.model_validate(data)
-    except ValidationError as exc:
-        raise ReviewError(f"{p}: not a valid {kind} scorecard: {_first_error(exc)}",
-                          hint="re-create it with `interview-eval evaluate` (drafts) or `review` (finals); "
-                               "do not edit scorecard JSON by hand") from None
-    problems = check_scorecard(card)
-    if problems:
-        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise ReviewError(f"{p}: not a valid {kind} scorecard: {problems[0]}{more}",
-                          hint="re-create it with `interview-eval evaluate`; do not edit scorecard JSON by hand")
-    return card
+# ---------------------------------------------------------------- checks
 
 
 def proposals(card: Scorecard) -> list[ProposedScore]:
@@ -128,8 +79,14 @@ def proposals(card: Scorecard) -> list[ProposedScore]:
 
 
 def check_scorecard(card: Scorecard) -> list[str]:
-    """Consistency problems pydantic cannot see: duplicate ids, scores off the scale, evidence that
-    points nowhere."""
+    """Problems pydantic cannot see: a missing or broken seal (the file was edited by hand), duplicate ids,
+    scores off the scale, quotes that are not found in the embedded transcript, scores without evidence."""
+    from evaluator.scorecard import compute_seal
+
+    if card.seal is None:
+        return ["it has no integrity seal (written by hand, or by interview-eval before 0.2)"]
+    if card.seal != compute_seal(card):
+        return ["its content does not match its integrity seal: it was edited after it was written"]
     out = []
     seen = set()
     for p in proposals(card):
@@ -141,12 +98,7 @@ def check_scorecard(card: Scorecard) -> list[str]:
     if isinstance(card, Draft):
         if card.transcript.content_sha256() != card.source.transcript_content_sha256:
             out.append("the embedded transcript does not match source.transcript_content_sha256")
-        ids = {s.id for s in card.transcript.segments}
-        for p in card.scores:
-            for q in p.quotes:
-                if q.segment_id not in ids:
-                    out.append(f"{p.criterion_id}: quote points at segment {q.segment_id!r}, "
-                               "which is not in the embedded transcript")
+        out += _reverify_quotes(card)
     else:
         for c in card.criteria:
             if c.criterion_id != c.proposal.criterion_id or c.criterion_id != c.decision.criterion_id:
@@ -154,6 +106,31 @@ def check_scorecard(card: Scorecard) -> list[str]:
             if c.final_score is not None and c.final_score not in c.proposal.anchors:
                 out.append(f"{c.criterion_id}: final score {c.final_score} is not on its scale "
                            f"{sorted(c.proposal.anchors)}")
+    return out
+
+
+def _reverify_quotes(card: Draft) -> list[str]:
+    """Every quote of a draft is found again, in a candidate turn at the segment it names; a score above 0 of a
+    criterion (other than the overall) rests on at least one such quote."""
+    from evaluator.evidence import QuoteIndex, verify_quote
+
+    index = None
+    ids = {s.id for s in card.transcript.segments}
+    out = []
+    for p in card.scores:
+        for q in p.quotes:
+            if q.segment_id not in ids:
+                out.append(f"{p.criterion_id}: quote points at segment {q.segment_id!r}, "
+                           "which is not in the embedded transcript")
+                continue
+            index = index or QuoteIndex(card.transcript)
+            got = verify_quote(q.quote, index, claimed_segment_id=q.segment_id)
+            if not isinstance(got, EvidenceQuote) or q.segment_id not in got.segment_ids + [got.segment_id]:
+                why = got.reason if isinstance(got, DroppedQuote) else f"found at {got.segment_id} instead"
+                out.append(f"{p.criterion_id}: quote {q.quote[:60]!r} is not the candidate's words at "
+                           f"{q.segment_id} ({why})")
+        if p.kind != "overall" and p.status == "proposed" and p.score and not p.quotes:
+            out.append(f"{p.criterion_id}: score {p.score} without verified evidence")
     return out
 
 
@@ -168,44 +145,6 @@ def resolve_criterion(card: Scorecard, ref: str) -> ProposedScore:
         if normalize(p.criterion_name) == normalize(ref) or normalize(p.criterion_id) == normalize(ref):
             return p
     raise UsageError(f"unknown criterion {ref!r}", hint="valid ids: " + ", ".join(p.criterion_id for p in props))
-
-
-# ---------------------------------------------------------------- review state file
-
-
-def state_path(draft_path: str | Path, reviewer: str | None = None) -> Path:
-    """`draft.json` -> `draft.review.json`, or `draft.review.<reviewer>.json`: one review in progress per
-    reviewer, so two people can review the same draft independently (calibration) without mixing decisions."""
-    from evaluator.text import slugify
-
-    p = Path(draft_path)
-    who = f".{slugify(reviewer, 40)}" if reviewer and reviewer.strip() else ""
-    return p.with_name(f"{p.stem}.review{who}.json")
-
-
-def load_state(draft_path: str | Path, draft_sha256: str, reviewer: str | None = None) -> ReviewState:
-    """The saved review of this draft, or a fresh one; refused if it belongs to another version of the draft."""
-    sp = state_path(draft_path, reviewer)
-    if not sp.exists():
-        return ReviewState(draft_sha256=draft_sha256)
-    try:
-        state = ReviewState.model_validate_json(sp.read_text(encoding="utf-8"))
-    except (ValidationError, ValueError) as exc:
-        detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
-        raise ReviewError(f"{sp}: review-state file is damaged: {detail}",
-                          hint="move it away to start the review again") from None
-    if state.draft_sha256 != draft_sha256:
-        raise ReviewError(f"{sp}: this review was started on a different version of {Path(draft_path).name} "
-                          "(sha256 differs)",
-                          hint=f"finish it on the original draft, or move {sp.name} away to start again")
-    return state
-
-
-def save_state(draft_path: str | Path, state: ReviewState, reviewer: str | None = None) -> Path:
-    """Write the review state beside the draft, atomically."""
-    from evaluator.files import atomic_write
-
-    return atomic_write(state_path(draft_path, reviewer), state.model_dump_json(indent=2) + "\n")
 
 
 # ---------------------------------------------------------------- actions (each returns a new state)
@@ -335,6 +274,9 @@ def _decision_with_extras(entry: CriterionReview) -> Decision:
 def finalize(draft: Draft, draft_sha256: str, state: ReviewState, reviewer: str) -> FinalScorecard:
     """The final scorecard, once every criterion has a decision."""
     reviewer = _reviewer(reviewer)
+    if not draft.scores:
+        raise ReviewError("the draft has no criteria to decide, so there is no scorecard to finalise",
+                          hint="evaluate the interview against a stage that has a scorecard (--stage)")
     left = remaining(draft, state)
     if left:
         raise ReviewError(f"{len(left)} criteria still need a decision: {', '.join(left)}",
@@ -343,10 +285,11 @@ def finalize(draft: Draft, draft_sha256: str, state: ReviewState, reviewer: str)
                                scale=p.scale, final_score=state.criteria[p.criterion_id].decision.score,
                                proposal=p, decision=_decision_with_extras(state.criteria[p.criterion_id]))
                 for p in draft.scores]
-    return FinalScorecard(draft_sha256=draft_sha256, reviewer=reviewer, candidate=draft.candidate,
-                          interviewers=list(draft.interviewers), source=draft.source, criteria=criteria,
-                          coverage=draft.coverage, injection_flags=draft.injection_flags,
-                          warnings=list(draft.warnings))
+    warnings = list(draft.warnings) + [f"finalised despite: {c}" for c in contradictions(draft, state)]
+    return sealed(FinalScorecard(draft_sha256=draft_sha256, reviewer=reviewer, candidate=draft.candidate,
+                                 interviewers=list(draft.interviewers), source=draft.source, criteria=criteria,
+                                 coverage=draft.coverage, injection_flags=draft.injection_flags,
+                                 warnings=warnings))
 
 
 def state_from_final(final: FinalScorecard, final_sha256: str) -> ReviewState:
@@ -369,34 +312,45 @@ def revise(final: FinalScorecard, final_sha256: str, state: ReviewState, reviewe
     criteria = [c.model_copy(update={"final_score": state.criteria[c.criterion_id].decision.score,
                                      "decision": _decision_with_extras(state.criteria[c.criterion_id])})
                 for c in final.criteria]
-    return final.model_copy(update={"revision": final.revision + 1, "previous_sha256": final_sha256,
-                                    "finalized_at": utc_now(), "reviewer": reviewer, "criteria": criteria})
+    return sealed(final.model_copy(update={"revision": final.revision + 1, "previous_sha256": final_sha256,
+                                           "finalized_at": utc_now(), "reviewer": reviewer, "criteria": criteria}))
 
 
-_REV = re.compile(r"^(?P<base>.*?)(\.r\d+)?$")
-
-
-def final_path(draft_path: str | Path, reviewer: str | None = None) -> Path:
-    """`draft.json` -> `draft.final.json`; when another reviewer's final is already there,
-    `draft.final.<reviewer>.json`."""
-    from evaluator.text import slugify
-
-    p = Path(draft_path)
-    first = p.with_name(f"{p.stem}.final.json")
-    if reviewer and first.exists():
-        try:
-            if json.loads(first.read_text(encoding="utf-8")).get("reviewer") != " ".join(reviewer.split()):
-                return p.with_name(f"{p.stem}.final.{slugify(reviewer, 40)}.json")
-        except (OSError, ValueError):
-            pass
-    return first
-
-
-def revision_path(final_path_: str | Path, revision: int) -> Path:
-    """`final.json` (or `final.r2.json`) -> `final.r<revision>.json`."""
-    p = Path(final_path_)
-    base = _REV.match(p.stem).group("base")
-    return p.with_name(f"{base}.r{revision}.json")
+def contradictions(card: Scorecard, state: ReviewState) -> list[str]:
+    """Where the overall recommendation decided so far disagrees with the criteria decided so far, in words a
+    reviewer can act on before finalising (empty when there is nothing to point out)."""
+    decided = {cid: e.decision.score for cid, e in state.criteria.items() if e.decision and e.decision.score is not None}
+    props = {p.criterion_id: p for p in proposals(card)}
+    overall = next((p for p in props.values() if p.kind == "overall" and p.criterion_id in decided), None)
+    if overall is None:
+        return []
+    lo, hi = min(overall.anchors), max(overall.anchors)
+    rec = decided[overall.criterion_id]
+    label = overall.anchors.get(rec, str(rec))
+    scored = {cid: v for cid, v in decided.items() if props.get(cid) and props[cid].kind != "overall"}
+    informed = {cid: v for cid, v in scored.items() if v > 0}
+    out = []
+    if scored and len(informed) * 2 < len(scored):
+        out.append(f"the overall recommendation is {label!r}, but {len(scored) - len(informed)} of {len(scored)} "
+                   "criteria have not enough information (0)")
+    if informed:
+        mean = sum(informed.values()) / len(informed)
+        c_hi = max(max(props[c].anchors) for c in informed)
+        hire = rec > (lo + hi) / 2
+        if hire and mean < c_hi / 2:
+            out.append(f"the overall recommendation is {label!r}, but the criteria average {mean:.1f} of {c_hi}")
+        if not hire and mean >= 0.75 * c_hi:
+            out.append(f"the overall recommendation is {label!r}, but the criteria average {mean:.1f} of {c_hi}")
+        if rec == hi:
+            weak = [c for c, v in informed.items() if v <= 1]
+            if weak:
+                out.append(f"the overall recommendation is {label!r}, but {', '.join(weak)} scored 1")
+        if rec == lo:
+            strong = [c for c, v in informed.items() if v == max(props[c].anchors)]
+            if strong:
+                out.append(f"the overall recommendation is {label!r}, but {', '.join(strong)} scored the top of "
+                           "the scale")
+    return out
 
 
 # ---------------------------------------------------------------- command-line decisions
@@ -478,50 +432,3 @@ def apply_changes(card: Scorecard, state: ReviewState, changes: list[Change], re
     return state
 
 
-# ---------------------------------------------------------------- --transcript
-
-
-def transcript_for_review(path: str | Path, card: Scorecard) -> Transcript:
-    """A transcript given with --transcript, accepted only if it is the one the scorecard's evidence points into.
-
-    The check is on `source.transcript_content_sha256` (the segments: ids, times, speakers, roles, text),
-    not on the input file's sha256: quotes point at segment ids and candidate roles, so the same file read
-    with other roles would be a different transcript. A draft JSON is accepted too (its embedded transcript).
-    """
-    from evaluator.formats import read_transcript
-    from evaluator.roles import assign_roles
-
-    p = Path(path)
-    want = card.source.transcript_content_sha256
-    candidates: list[Transcript] = []
-    if p.suffix.lower() == ".json":
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-        if isinstance(data, dict) and data.get("kind") == "draft":
-            candidates.append(load_scorecard(p).transcript)
-    if not candidates:
-        t = read_transcript(p)
-        candidates.append(t)
-        if not t.segments or all(s.role == Role.unknown for s in t.segments):
-            candidates.append(assign_roles(t.model_copy(deep=True)))
-            try:
-                from evaluator.guide import load_guide
-
-                g = load_guide(card.source.guide_id)
-                st = g.stage(card.source.stage_id)
-                candidates.append(assign_roles(t.model_copy(deep=True), question_texts=[q.text for q in st.questions]))
-            except Exception:  # the guide is only a hint for role inference
-                pass
-    for t in candidates:
-        if t.content_sha256() == want:
-            return t
-    from evaluator.files import sha256_file
-
-    same_file = card.source.transcript_sha256 and sha256_file(p) == card.source.transcript_sha256
-    why = ("it is the same file, but read here it gives different segments or speaker roles"
-           if same_file else "its content differs from the transcript the scorecard was made from")
-    raise ReviewError(f"{p}: not the transcript of this scorecard ({why})",
-                      hint="pass the draft JSON itself (it embeds the transcript) or the transcript JSON "
-                           "`evaluate` used")

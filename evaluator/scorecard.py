@@ -162,6 +162,8 @@ class Draft(_Model):
     redacted: bool = False
     warnings: list[str] = Field(default_factory=list)
     transcript: Transcript = Field(description="The transcript the evidence points into (self-contained draft).")
+    seal: str | None = Field(default=None, description="SHA-256 of everything above, written by `evaluate`: a draft "
+                             "edited by hand no longer matches it and is refused as AI-proposed.")
 
     def score_for(self, criterion_id: str) -> ProposedScore:
         """The proposal for one criterion id."""
@@ -214,3 +216,20 @@ class FinalScorecard(_Model):
     injection_flags: list[InjectionFlag] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     notes: str = ""
+    seal: str | None = Field(default=None, description="SHA-256 of everything above, written by `review`: a final "
+                             "scorecard edited by hand no longer matches it and is refused.")
+
+
+def compute_seal(card: "Draft | FinalScorecard") -> str:
+    """The content hash of a scorecard without its seal (canonical JSON: sorted keys, no spaces)."""
+    import hashlib
+    import json
+
+    data = card.model_dump(mode="json", exclude={"seal"})
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def sealed(card: "Draft | FinalScorecard") -> "Draft | FinalScorecard":
+    """The scorecard with its seal set (what `evaluate` and `review` write)."""
+    return card.model_copy(update={"seal": compute_seal(card)})

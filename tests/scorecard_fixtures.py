@@ -13,7 +13,7 @@ from evaluator.evidence import locate_quote
 from evaluator.formats import read_transcript
 from evaluator.guide import load_guide
 from evaluator.roles import assign_roles
-from evaluator.scorecard import Draft, EvidenceCounts, EvidenceQuote, InjectionFlag, ProposedScore, SourceInfo
+from evaluator.scorecard import Draft, EvidenceCounts, EvidenceQuote, InjectionFlag, ProposedScore, SourceInfo, sealed
 from evaluator.transcript import Role
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ def make_draft(sample: str = "samples/cam-screening-strong.vtt", *, guide: str =
                      transcript_sha256=t.meta.source_sha256, transcript_content_sha256=t.content_sha256(),
                      llm_model="test-model" if llm_configured else None)
     speakers = {s.speaker for s in t.by_role(Role.interviewer)}
-    return Draft(candidate=candidate, interviewers=interviewers if interviewers is not None else sorted(speakers),
+    return sealed(Draft(candidate=candidate, interviewers=interviewers if interviewers is not None else sorted(speakers),
                  source=src, llm_configured=llm_configured, scores=props,
                  evidence=EvidenceCounts(proposed=n_quotes, verified=n_quotes),
                  coverage={"asked": len(st.questions), "total": len(st.questions), "asked_pct": 100.0,
@@ -75,11 +75,11 @@ def make_draft(sample: str = "samples/cam-screening-strong.vtt", *, guide: str =
                  injection_flags=[InjectionFlag(segment_id=t.segments[3].id, start_s=t.segments[3].start_s,
                                                 speaker=t.segments[3].speaker, text=t.segments[3].text,
                                                 pattern="test flag")] if sample.endswith("hiring-manager.txt") else [],
-                 warnings=[], transcript=t)
+                 warnings=[], transcript=t))
 
 
 def write_draft(path: Path, draft: Draft | None = None, **kw) -> Path:
-    """Write a draft (default `make_draft(**kw)`) as JSON and return the path."""
-    draft = draft or make_draft(**kw)
+    """Write a draft (default `make_draft(**kw)`), sealed as `evaluate` writes it, as JSON and return the path."""
+    draft = sealed(draft or make_draft(**kw))
     path.write_text(draft.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return path

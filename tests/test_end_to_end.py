@@ -73,9 +73,10 @@ def test_one_candidate_from_two_recorded_stages_to_debrief_and_calibration(run_c
     for cid, score in zip(beh_ids, [2, 3, 4, 3, 4, 2, 3]):
         args += ["--set", f"{cid}={score}", "--reason", "trainee view"]
     r = run_cli(args)
-    assert r.exit_code == 0 and "behavioral.final.kim-trainee.json" in r.stdout
+    assert r.exit_code == 0 and "behavioral.final.kim-trainee-" in r.stdout
+    kim_final = next(tmp_path.glob("behavioral.final.kim-trainee-*.json"))
     r = run_cli(["calibrate", "--reference", tmp_path / "behavioral.final.json",
-                 "--trainee", tmp_path / "behavioral.final.kim-trainee.json", "--json"])
+                 "--trainee", kim_final, "--json"])
     assert r.exit_code == 0, r.stderr
     cal = json.loads(r.stdout)
     comm = next(c for c in cal["criteria"] if c["criterion_id"] == "effective-communication")

@@ -10,7 +10,8 @@ import pytest
 from evaluator import review as rv
 from evaluator.errors import ReviewError, UsageError
 from evaluator.files import sha256_file
-from evaluator.scorecard import FinalScorecard
+from evaluator.scorecard import FinalScorecard, sealed
+from evaluator.store import FileStore, load_scorecard, reviewer_key
 from scorecard_fixtures import make_draft, write_draft
 
 ALL = ["relevant-experience", "high-volume-outreach-comfort", "data-driven-approach", "upselling-skills",
@@ -30,7 +31,11 @@ def draft_file(tmp_path, draft):
 
 
 def _files(d: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in d.iterdir()}
+    return {p.name: p.read_bytes() for p in d.iterdir() if not p.name.endswith(".lock")}
+
+
+def _state(draft_file: Path, reviewer: str = "Dana") -> dict:
+    return json.loads(FileStore().state_path(draft_file, reviewer).read_text())
 
 
 # ---------------------------------------------------------------- pure actions
@@ -125,7 +130,7 @@ def test_review_cli_partial_progress_is_saved_and_resumes(run_cli, draft_file):
                  "--set", "high-volume-outreach-comfort=4", "--reason", "80 dials a day before"])
     assert r.exit_code == 0, r.stderr
     assert "still to decide: data-driven-approach upselling-skills" in r.stdout
-    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    state = _state(draft_file)
     assert set(state["criteria"]) == {"relevant-experience", "high-volume-outreach-comfort"}
     assert not (draft_file.parent / "draft.final.json").exists()
 
@@ -159,14 +164,14 @@ def test_review_cli_interactive_walkthrough_saves_each_decision(run_cli, draft_f
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--interactive"],
                 input="c\no\n2\nless than two years in SaaS\ns\nx\n")
     assert r.exit_code == 0, r.stderr
-    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    state = _state(draft_file)
     assert state["criteria"]["relevant-experience"]["decision"]["action"] == "confirm"
     assert state["criteria"]["high-volume-outreach-comfort"]["decision"]["score"] == 2
     assert "data-driven-approach" not in state["criteria"]
     # an interrupted session (stdin closes mid-way) keeps what was decided and resumes at the next criterion
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--interactive"], input="c\n")
     assert r.exit_code != 0 and "saved" in r.stderr
-    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    state = _state(draft_file)
     assert state["criteria"]["data-driven-approach"]["decision"]["action"] == "confirm"
     assert "Data-Driven Approach" not in r.stdout.split("Upselling Skills")[-1]
 
@@ -176,7 +181,7 @@ def test_review_cli_interactive_refuses_unfound_quote_and_continues(run_cli, dra
                 input=f"q\n{INTERVIEWER_WORDS}\nq\n{CANDIDATE_WORDS}\nc\nx\n")
     assert r.exit_code == 0, r.stderr
     assert "quote refused" in r.stderr
-    state = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    state = _state(draft_file)
     entry = state["criteria"]["relevant-experience"]
     assert entry["decision"]["action"] == "confirm" and entry["added_quotes"][0]["segment_id"] == "s0028"
 
@@ -205,23 +210,27 @@ def test_final_is_never_edited_in_place_a_change_is_a_new_revision(run_cli, draf
     assert (up.final_score, up.decision.reviewer, up.decision.action, up.proposal.score) == (2, "Kim", "override", 3)
     kept = next(c for c in rev.criteria if c.criterion_id == "relevant-experience")
     assert kept.decision.reviewer == "Dana"
-    # revising the same revision again would fork the history: refused, nothing overwritten
+    # revising the first final again never forks or loses history: the change lands on the latest revision
+    r2_bytes = r2.read_bytes()
     r = run_cli(["review", final, "--reviewer", "Kim", "--set", "upselling-skills=1", "--reason", "x"])
-    assert r.exit_code != 0 and "already exists" in r.stderr
-    # a revision of a revision is r3; adding a quote needs the transcript (a final does not embed it)
-    r = run_cli(["review", r2, "--reviewer", "Kim", "--add-quote", f"upselling-skills={CANDIDATE_WORDS}"])
+    assert r.exit_code == 0 and "newer revision" in r.stderr
+    r3 = FinalScorecard.model_validate_json((final.parent / "draft.final.r3.json").read_text())
+    assert r3.revision == 3 and r3.previous_sha256 == sha256_file(r2) and r2.read_bytes() == r2_bytes
+    # adding a quote needs the transcript (a final does not embed it)
+    r3p = final.parent / "draft.final.r3.json"
+    r = run_cli(["review", r3p, "--reviewer", "Kim", "--add-quote", f"upselling-skills={CANDIDATE_WORDS}"])
     assert r.exit_code == 2 and "--transcript" in r.stderr
-    r = run_cli(["review", r2, "--reviewer", "Kim", "--add-quote", f"upselling-skills={CANDIDATE_WORDS}",
+    r = run_cli(["review", r3p, "--reviewer", "Kim", "--add-quote", f"upselling-skills={CANDIDATE_WORDS}",
                  "--transcript", "samples/cam-screening-strong.vtt"])
     assert r.exit_code == 0, r.stderr
-    r3 = FinalScorecard.model_validate_json((final.parent / "draft.final.r3.json").read_text())
-    assert r3.revision == 3 and r3.previous_sha256 == sha256_file(r2)
+    r4 = FinalScorecard.model_validate_json((final.parent / "draft.final.r4.json").read_text())
+    assert r4.revision == 4 and r4.previous_sha256 == sha256_file(r3p)
 
 
 def test_review_after_final_exists_points_to_revisions(run_cli, draft_file):
     _decide_all(run_cli, draft_file)
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--confirm", "relevant-experience"])
-    assert r.exit_code != 0 and "already exists" in r.stderr and "revision" in r.stderr
+    assert r.exit_code != 0 and "already finalised" in r.stderr and "revision" in r.stderr
 
 
 @pytest.mark.parametrize("args, message, code", [
@@ -243,12 +252,13 @@ def test_bad_decisions_fail_with_one_line_and_change_nothing(run_cli, draft_file
 
 
 def test_invalid_draft_is_refused(run_cli, tmp_path, draft):
-    data = json.loads(draft.model_dump_json())
-    data["scores"][0]["score"] = 7
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(data))
+    # resealed after the edit, so the scale check itself is what refuses it
+    card = draft.model_copy(deep=True)
+    card.scores[0].score = 7
+    bad.write_text(sealed(card).model_dump_json())
     r = run_cli(["review", bad, "--reviewer", "Dana", "--confirm", "relevant-experience"])
-    assert r.exit_code == 1 and "not a valid draft scorecard" in r.stderr and "not on its scale" in r.stderr
+    assert r.exit_code == 1 and "refused as a draft scorecard" in r.stderr and "not on its scale" in r.stderr
     data = json.loads(draft.model_dump_json())
     del data["source"]
     bad.write_text(json.dumps(data))
@@ -265,34 +275,53 @@ def test_tampered_transcript_in_draft_is_refused(tmp_path, draft):
     data["transcript"]["segments"][11]["text"] = "I have ten years of SaaS experience."
     bad = tmp_path / "d.json"
     bad.write_text(json.dumps(data))
+    with pytest.raises(ReviewError, match="integrity seal"):
+        load_scorecard(bad)
+    resealed = sealed(type(draft).model_validate(data))
+    bad.write_text(resealed.model_dump_json())
     with pytest.raises(ReviewError, match="transcript_content_sha256"):
-        rv.load_scorecard(bad)
+        load_scorecard(bad)
 
 
 def test_transcript_option_must_match_the_drafts_transcript(run_cli, draft_file):
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--transcript", "samples/cam-screening-weak-skips.txt",
                  "--confirm", "relevant-experience"])
     assert r.exit_code == 1 and "not the transcript of this scorecard" in r.stderr
-    assert not (draft_file.parent / "draft.review.dana.json").exists()
+    assert not FileStore().state_path(draft_file, "Dana").exists()
     r = run_cli(["review", draft_file, "--reviewer", "Dana", "--transcript", "samples/cam-screening-strong.vtt",
                  "--add-quote", f"relevant-experience={CANDIDATE_WORDS}"])
     assert r.exit_code == 0, r.stderr
 
 
 def test_review_state_of_another_draft_version_is_refused(tmp_path, draft):
+    store = FileStore()
     p = write_draft(tmp_path / "draft.json", draft)
-    st = rv.confirm(rv.load_state(p, sha256_file(p)), draft.score_for("relevant-experience"), "Dana")
-    rv.save_state(p, st)
-    assert rv.load_state(p, sha256_file(p)).criteria["relevant-experience"].decision.score == 3
+    st = rv.confirm(store.load_state(p, "Dana", sha256_file(p)), draft.score_for("relevant-experience"), "Dana")
+    store.save_state(p, "Dana", st)
+    assert store.load_state(p, "Dana", sha256_file(p)).criteria["relevant-experience"].decision.score == 3
     with pytest.raises(ReviewError, match="different version"):
-        rv.load_state(p, "0" * 64)
+        store.load_state(p, "Dana", "0" * 64)
 
 
-def test_revision_names():
-    assert rv.final_path("x/draft.json").name == "draft.final.json"
-    assert rv.revision_path("x/draft.final.json", 2).name == "draft.final.r2.json"
-    assert rv.revision_path("x/draft.final.r2.json", 3).name == "draft.final.r3.json"
-    assert rv.state_path("x/draft.json", "Dana Whitfield").name == "draft.review.dana-whitfield.json"
+def test_revision_and_state_names():
+    from evaluator.store import revision_path
+
+    assert revision_path("x/draft.final.json", 2).name == "draft.final.r2.json"
+    assert revision_path("x/draft.final.r2.json", 3).name == "draft.final.r3.json"
+    name = FileStore().state_path("x/draft.json", "Dana Whitfield").name
+    assert name.startswith("draft.review.dana-whitfield-") and name.endswith(".json")
+
+
+def test_reviewer_keys_are_readable_and_never_collide():
+    names = ["李雷", "王芳", "Dana", "dana", "Dana Whitfield", "Dana  Whitfield", "O'Brien", "OBrien", "O Brien",
+             "José", "Jose", "Ана Иванова", "x", ""]
+    keys = {n: reviewer_key(n) for n in names}
+    # the same person (whitespace aside) has one key; every other name its own
+    assert keys["Dana Whitfield"] == keys["Dana  Whitfield"]
+    distinct = [keys[n] for n in names if n != "Dana  Whitfield"]
+    assert len(set(distinct)) == len(distinct)
+    assert keys["李雷"].startswith("李雷-") and keys["Ана Иванова"].startswith("ана-иванова-")
+    assert all("/" not in k and not k.startswith(".") for k in keys.values())
 
 
 def test_real_draft_from_evaluate_without_llm_needs_a_person_for_every_unscored_criterion(run_cli, tmp_path):
@@ -301,7 +330,7 @@ def test_real_draft_from_evaluate_without_llm_needs_a_person_for_every_unscored_
                  "--stage", "screening", "--no-llm", "-o", d])
     if r.exit_code != 0 or not d.exists():
         pytest.skip(f"evaluate not usable here: {r.stderr[-200:]}")
-    card = rv.load_scorecard(d)
+    card = load_scorecard(d)
     unscored = [p.criterion_id for p in card.scores if p.score is None]
     assert unscored
     r = run_cli(["review", d, "--reviewer", "Dana", "--confirm", unscored[0]])
@@ -324,7 +353,7 @@ def test_two_reviewers_of_one_draft_keep_separate_reviews_and_finals(run_cli, dr
                  "--reason", "one year only"])
     progress = json.loads(r.stdout)
     assert progress["decided"] == ["relevant-experience"]
-    kim = json.loads((draft_file.parent / "draft.review.kim-trainee.json").read_text())
+    kim = _state(draft_file, "Kim Trainee")
     assert kim["criteria"]["relevant-experience"]["decision"]["reviewer"] == "Kim Trainee"
-    dana = json.loads((draft_file.parent / "draft.review.dana.json").read_text())
+    dana = _state(draft_file)
     assert dana["criteria"]["relevant-experience"]["decision"]["reviewer"] == "Dana"
