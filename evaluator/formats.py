@@ -61,6 +61,8 @@ _ALIASES = {"webvtt": "vtt", "subrip": "srt", "text": "txt", "plain": "txt"}
 
 # Two segments overlap only beyond this tolerance (exports round to the millisecond).
 _OVERLAP_TOLERANCE_S = 0.0005
+# About 200 hours of talk as WebVTT: more is not one interview (and would take minutes to read).
+MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
 
 
 def is_audio_path(path: str | Path) -> bool:
@@ -757,7 +759,7 @@ def read_transcript(path: str | Path, fmt: str | None = None) -> Transcript:
         raise InputFileError(f"{p}: no such transcript file", hint="check the path")
     if name is None:
         name = format_for_path(p)
-    text = read_text(p, what="transcript")
+    text = read_text(p, what="transcript", max_bytes=MAX_TRANSCRIPT_BYTES)
     t = READERS[name](text, str(p))
     if name == "json":
         t.meta.source = t.meta.source or str(p)

@@ -226,3 +226,15 @@ def test_utf16_transcripts_are_read(run_cli, tmp_path):
         r = run_cli(["transcript", "show", p, "--json"])
         assert r.exit_code == 0, (enc, r.stderr)
         assert len(json.loads(r.stdout)["segments"]) > 10
+
+
+def test_an_oversized_transcript_is_refused_before_it_is_read(run_cli, tmp_path):
+    from evaluator.formats import MAX_TRANSCRIPT_BYTES
+
+    big = tmp_path / "huge.vtt"
+    cue = "00:00:01.000 --> 00:00:05.000\n<v Dana>so tell me about your most recent role please\n\n"
+    with big.open("w") as fh:
+        fh.write("WEBVTT\n\n")
+        fh.write(cue * (MAX_TRANSCRIPT_BYTES // len(cue) + 10))
+    r = run_cli(["transcript", "show", big])
+    assert r.exit_code == 1 and "MB is more than" in r.stderr and len(r.stderr.strip().splitlines()) == 1
