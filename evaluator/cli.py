@@ -416,28 +416,8 @@ ChannelsOpt = Annotated[Optional[str], typer.Option(
 RttmOpt = Annotated[Optional[Path], typer.Option("--rttm", help="For mono audio: speaker turns (RTTM).")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "-o", "--output", help="Write the report here; the format follows the extension (.md, .html, .json).")]
-
-
-def _expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files named directly, every interview file in a folder, or a glob pattern."""
-    import glob
-
-    from evaluator.formats import AUDIO_EXTENSIONS, READERS
-
-    exts = {f".{e}" for e in READERS} | {e if e.startswith(".") else f".{e}" for e in AUDIO_EXTENSIONS}
-    out: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in exts)
-        elif any(ch in item for ch in "*?[") and not p.exists():
-            out += sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
-        else:
-            out.append(p)
-    if not out:
-        raise UsageError(f"no interview files found in {' '.join(inputs)}",
-                         hint="give transcript files (.vtt .srt .txt .json) or recordings, a folder or a glob")
-    return out
+JobsOpt = Annotated[Optional[int], typer.Option(
+    "--jobs", "-j", min=1, help="Worker processes for a batch (default: the usable CPU cores).")]
 
 
 def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=None, channels=None, rttm=None):
@@ -458,24 +438,17 @@ def _write_report(output: Path, text: str) -> None:
     info(f"wrote {output}")
 
 
-def _each_interview(inputs: list[str], guide, stage, load: tuple, make, what: str):
-    """Run `make(transcript, stage, detection)` on every interview named: (single, results, failures).
-    A batch goes on past a file it cannot read (and lists it); a single interview fails with its error."""
-    paths = _expand_inputs(inputs)
-    single = len(paths) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
-    results, failures = [], []
-    for p in paths:
-        try:
-            t, st, det = _interview(p, guide, stage, *load)
-            results.append(make(t, st, det))
-        except EvalError as exc:
-            if single:
-                raise
-            failures.append((str(p), exc.one_line()))
-            warn(exc.one_line())
-    if not results:
-        raise EvalError(f"none of the {len(paths)} interviews could be {what}", hint="see the warnings above")
-    return single, results, failures
+def _each_interview(inputs: list[str], guide, stage, load: tuple, task, what: str, jobs=None):
+    """`task(interview)` on every interview named (a process pool for batches): (single, results, failures).
+    Files a batch cannot read are warned about and listed; a single interview fails with its error."""
+    from evaluator.pipeline import for_each_interview
+
+    fmt, interviewer, candidate, model, channels, rttm = load
+    opts = dict(fmt=fmt, interviewer=interviewer, candidate=candidate, whisper_model=model, channels=channels,
+                rttm=rttm)
+    res = for_each_interview(inputs, guide, stage, task, load=opts, what=what, jobs=jobs,
+                             on_done=lambda src, err: warn(err) if err else None)
+    return res.single, res.results, res.failures
 
 
 def _emit(result, md, *, json_out: bool, output: Optional[Path], warnings: list[str]) -> None:
@@ -507,6 +480,7 @@ def coverage_cmd(
         "transcript like quotes; needs OPENAI_API_KEY or OPENAI_BASE_URL).")] = "offline",
     model: Annotated[Optional[str], typer.Option("--model", help="LLM model for --areas llm.")] = None,
     base_url: Annotated[Optional[str], typer.Option("--base-url", help="LLM endpoint for --areas llm.")] = None,
+    jobs: JobsOpt = None,
     output: OutputOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -535,14 +509,20 @@ def coverage_cmd(
                 raise UsageError("--areas llm needs an LLM endpoint",
                                  hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
             client = LLMClient(settings)
-        from evaluator.align import align
+        import functools
 
-        def audit(t, st, det):
-            return interview_coverage(t, g, st, detection=det, alignment=align(t, st, guide=g, method=areas,
-                                                                                client=client))
+        from evaluator import pipeline
 
+        task = functools.partial(pipeline.coverage_task, guide=g)
+        if client is not None:  # an LLM client stays in this process
+            from evaluator.align import align
+
+            def task(iv):
+                return interview_coverage(iv.transcript, g, iv.stage, detection=iv.detection,
+                                          alignment=align(iv.transcript, iv.stage, guide=g, method="llm", client=client))
+            jobs = 1
         single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
-                                                                    channels, rttm), audit, "audited")
+                                                                    channels, rttm), task, "audited", jobs=jobs)
         if single:
             report, md, title = items[0], render_coverage_markdown, f"Coverage: {items[0].source}"
         else:
@@ -571,6 +551,7 @@ def coach_cmd(
     whisper_model: ModelOpt = None,
     channels: ChannelsOpt = None,
     rttm: RttmOpt = None,
+    jobs: JobsOpt = None,
     output: OutputOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -579,7 +560,7 @@ def coach_cmd(
 
     A folder or glob gives one row per interviewer.
     """
-    from evaluator.coach import coach, load_must_not_ask_rules, render_coach_markdown, render_summary_markdown, summarize
+    from evaluator.coach import load_must_not_ask_rules, render_coach_markdown, render_summary_markdown, summarize
     from evaluator.guide import load_guide
     from evaluator.report import output_format, render
 
@@ -589,9 +570,13 @@ def coach_cmd(
         if stage:
             g.stage(stage)
         rule_set = load_must_not_ask_rules(rules)
+        import functools
+
+        from evaluator import pipeline
+
         single, reports, failed = _each_interview(
             inputs, g, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
-            lambda t, st, det: coach(t, st, guide=g, rules=rule_set), "coached")
+            functools.partial(pipeline.coach_task, guide=g, rules=rule_set), "coached", jobs=jobs)
         if single:
             result, md, title = reports[0], render_coach_markdown, f"Coaching report: {reports[0].source or ''}"
         else:

@@ -263,3 +263,112 @@ def revise_final(store: ReviewStore, ref: str, reviewer: str, changes: list[Chan
         state = rv.apply_changes(card, rv.state_from_final(card, sha), changes, reviewer, transcript)
         new = rv.revise(card, sha, state, reviewer)
         return new, store.save_revision(latest, new), notes
+
+
+# ---------------------------------------------------------------- batches
+
+
+def expand_inputs(inputs: list[str]) -> list[Path]:
+    """Files named directly, every interview file in a folder, or a glob pattern (sorted, no duplicates)."""
+    import glob
+
+    from evaluator.formats import AUDIO_EXTENSIONS, READERS
+
+    exts = {f".{e}" for e in READERS} | {e if e.startswith(".") else f".{e}" for e in AUDIO_EXTENSIONS}
+    out: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in exts)
+        elif any(ch in item for ch in "*?[") and not p.exists():
+            out += sorted(Path(f) for f in glob.glob(item, recursive=True) if Path(f).is_file())
+        else:
+            out.append(p)
+    if not out:
+        raise UsageError(f"no interview files found in {' '.join(inputs)}",
+                         hint="give transcript files (.vtt .srt .txt .json) or recordings, a folder or a glob")
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class BatchResult:
+    """What a batch produced: one result per interview that could be read, and the files that could not."""
+
+    single: bool
+    results: list = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _one(path: Path, guide: Guide, stage_ref: str | None, load: dict, task: Callable):
+    """Load one interview and run the task on it (in a worker process for batches): (result, error line)."""
+    try:
+        return task(load_interview(path, guide, stage_ref, **load)), None
+    except EvalError as exc:
+        return None, exc.one_line()
+
+
+def batch_jobs(n_items: int, jobs: int | None = None) -> int:
+    """Worker processes for a batch: the usable cores (or `jobs`), never more than the interviews; 1 for small
+    batches, where starting processes costs more than it saves."""
+    import os
+
+    if jobs is not None:
+        return max(1, min(jobs, n_items))
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 1 if n_items < 4 else max(1, min(cores, n_items))
+
+
+def for_each_interview(inputs: list[str], guide: Guide, stage_ref: str | None, task: Callable, *,
+                       load: dict | None = None, what: str = "read", jobs: int | None = None,
+                       on_done: Callable[[str, str | None], None] | None = None) -> BatchResult:
+    """Run `task(interview)` on every interview named. A single interview fails with its error; a batch goes on
+    past files it cannot read and lists them. Batches use a process pool over the usable cores, so `task` must
+    be picklable (a module-level function or a functools.partial of one); results keep the input order."""
+    paths = expand_inputs(inputs)
+    load = load or {}
+    single = len(paths) == 1 and len(inputs) == 1 and not Path(inputs[0]).is_dir()
+    if single:
+        return BatchResult(single=True, results=[task(load_interview(paths[0], guide, stage_ref, **load))])
+    out = BatchResult(single=False)
+    workers = batch_jobs(len(paths), jobs)
+    if workers == 1:
+        pairs = (_one(p, guide, stage_ref, load, task) for p in paths)
+        done = ((p, *pair) for p, pair in zip(paths, pairs))
+    else:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=workers)
+        futures = [pool.submit(_one, p, guide, stage_ref, load, task) for p in paths]
+        done = ((p, *f.result()) for p, f in zip(paths, futures))
+    try:
+        for p, result, error in done:
+            if error is None:
+                out.results.append(result)
+            else:
+                out.failures.append((str(p), error))
+            if on_done is not None:
+                on_done(str(p), error)
+    finally:
+        if workers > 1:
+            pool.shutdown(cancel_futures=True)
+    if not out.results:
+        raise EvalError(f"none of the {len(paths)} interviews could be {what}",
+                        hint="see the warnings above" if out.failures else "check the files")
+    return out
+
+
+def coverage_task(interview: Interview, guide: Guide):
+    """The coverage audit of one interview (offline)."""
+    from evaluator.coverage import interview_coverage
+
+    return interview_coverage(interview.transcript, guide, interview.stage, detection=interview.detection)
+
+
+def coach_task(interview: Interview, guide: Guide, rules=None):
+    """The coaching report of one interview."""
+    from evaluator.coach import coach
+
+    return coach(interview.transcript, interview.stage, guide=guide, rules=rules)
