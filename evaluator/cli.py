@@ -944,6 +944,12 @@ def main() -> None:
             raise
         _line("error:", "31", "interrupted")
         sys.exit(130)
+    except OSError as exc:  # the system refused (full disk, read-only folder, permissions): not a bug
+        if debug:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _line("error:", "31", f"{where}{exc.strerror or exc} — check the path, free space and permissions")
+        sys.exit(1)
     except Exception as exc:  # a bug: still one line unless debugging
         if debug:
             raise
