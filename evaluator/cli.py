@@ -543,10 +543,12 @@ def coverage_cmd(
                                  hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
             client = LLMClient(settings)
         from evaluator.align import align
+        from evaluator.areas_llm import refine_areas_with_llm
 
         def audit(t, st, det):
-            return interview_coverage(t, g, st, detection=det, alignment=align(t, st, guide=g, method=areas,
-                                                                                client=client))
+            al = align(t, st, guide=g)
+            return interview_coverage(t, g, st, detection=det,
+                                      alignment=refine_areas_with_llm(al, t, st, client) if client else al)
 
         single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
                                                                     channels, rttm), audit, "audited")
@@ -681,7 +683,7 @@ def evaluate_cmd(
             except Exception:
                 previous = None
         draft = evaluate(t, g, st, al, client=client, opts=EvaluateOptions(redact=redact, budget_tokens=budget),
-                         llm_info=llm_info, previous=previous)
+                         llm_info=llm_info)
         if output is not None:
             atomic_write(output, draft.model_dump_json(indent=2) + "\n")
     except EvalError as exc:
