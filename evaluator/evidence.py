@@ -288,16 +288,20 @@ _HOMOGLYPHS = str.maketrans(
     "аеорсухіјѕԁһӏԛԝАВЕКМНОРСТХІЈЅαοειкνρτυχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
     "aeopcyxijsdhlqwABEKMHOPCTXIJSaoeikvptuxABEZHIKMNOPTYX")
 _LEET = str.maketrans("013457@$", "oieastas")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 _SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){3,}[a-z]\b")
 
 
 def detection_form(text: str) -> str:
     """The text the detector reads: invisible characters dropped, NFKC, homoglyphs and accents folded,
     lower case, 1337 digits inside words read as letters, s p a c e d letters joined."""
-    t = _INVISIBLE.sub("", text)
-    t = unicodedata.normalize("NFKC", t).translate(_HOMOGLYPHS)
-    t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
-    t = t.translate(str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})).lower()
+    t = text
+    if not t.isascii():  # most transcript text is: skip the Unicode work
+        t = _INVISIBLE.sub("", t)
+        t = unicodedata.normalize("NFKC", t).translate(_HOMOGLYPHS)
+        t = "".join(c for c in unicodedata.normalize("NFKD", t) if not unicodedata.combining(c))
+        t = t.translate(_QUOTES)
+    t = t.lower()
     t = re.sub(r"\b(?=(?:\w*[a-z]){2})(?=\w*\d)\w+\b", lambda m: m.group(0).translate(_LEET), t)
     t = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), t)
     return re.sub(r"\s+", " ", t).strip()

@@ -92,7 +92,7 @@ def names_in(texts: Iterable[str], speakers: Iterable[str] = ()) -> list[str]:
     (greetings, introductions, "my manager, Greg,")."""
     found: dict[str, None] = {}
     for label in speakers:
-        label = " ".join(label.split())
+        label = " ".join(re.sub(r"\(.*?\)|\[.*?\]", " ", label).split())  # "Dana Whitfield (Rosterly)"
         if label and not _ROLE_LABEL.match(label) and re.fullmatch(r"[^\W\d_]+(?:[ .'-][^\W\d_]+){0,3}\.?", label):
             found.setdefault(label, None)
     for text in texts:

@@ -61,6 +61,7 @@ def test_names_said_in_the_conversation_are_found_when_speakers_are_only_roles()
     names = names_in(texts, ["Interviewer", "Candidate"])
     assert set(names) >= {"Marcus", "Marcus Lee", "Dana", "Greg", "Priya"}
     assert not {"Interviewer", "Candidate", "Rosterly"} & set(names)
+    assert names_in([], ["Dana Whitfield (Rosterly)", "SPEAKER_00", "Agent", "Interviewer 2"]) == ["Dana Whitfield"]
     r = Redactor(names)
     out = r.redact("Marcus said Lee was his family name, and Greg agreed with MARCUS. The price was fine.")
     assert "Marcus" not in out and "Lee" not in out and "Greg" not in out and "MARCUS" not in out
