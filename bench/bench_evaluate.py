@@ -10,6 +10,9 @@
    recommendation, which is asked after the criteria it rests on).
 3. Everything outside the LLM calls (read, roles, align, passages, verify, write) for a 90-minute
    transcript, with an in-process model that answers instantly. Target: under 2 seconds.
+4. An answer with 10,000 quotes against one with 3: validating it as the response model (rejected:
+   more than 8 quotes, so the client re-asks) and enforcing the evidence rules on its claims (at most
+   8 are verified, on one QuoteIndex per draft). Target: well under a second each.
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ class InstantClient:
     def map_complete(self, jobs, on_done=None):
         return [self._one(j.messages, j.response_model) for j in jobs]
 
-    def complete(self, messages, response_model, *, prompt_id, prompt_version):
+    def complete(self, messages, response_model, *, prompt_id, prompt_version, **_):
         return self._one(messages, response_model)
 
     @staticmethod
@@ -156,6 +159,57 @@ def outside_llm() -> None:
           f"{'met' if total < 2 else 'NOT met'}); quotes verified {draft.evidence.verified}")
 
 
+def many_quotes() -> None:
+    import json
+    import random
+
+    from pydantic import ValidationError
+
+    from evaluator.evidence import QuoteIndex
+    from evaluator.guide import load_guide
+    from evaluator.inputs import load_interview
+    from evaluator.score import QuoteClaim, apply_evidence_rules, assessment_model
+
+    guide = load_guide("customer-account-manager")
+    c = guide.stage("screening").scorecard[0]
+    t = load_interview(REPO / "samples/cam-screening-strong.vtt", guide=guide)
+    cands = [s for s in t.segments if s.role.value == "candidate" and len(s.text.split()) > 12]
+    rng = random.Random(3)
+
+    def claim(k: int) -> dict:
+        seg = cands[k % len(cands)]
+        words = seg.text.split()
+        a = rng.randrange(0, len(words) - 8)
+        quote = " ".join(words[a: a + 8])
+        if k % 3 == 0:  # a misquote: takes the fuzzy path
+            quote = quote.replace("e", "a", 1)
+        return {"segment_id": seg.id, "quote": quote}
+
+    def timed(n: int) -> tuple[float, float]:
+        body = json.dumps({"score": 3, "rationale": "r", "quotes": [claim(k) for k in range(n)]})
+        model = assessment_model(c)
+        t0 = time.perf_counter()
+        try:
+            model.model_validate_json(body)
+        except ValidationError:
+            pass
+        validate = time.perf_counter() - t0
+        claims = [QuoteClaim(**q) for q in json.loads(body)["quotes"]]
+        t0 = time.perf_counter()
+        index = QuoteIndex(t)
+        apply_evidence_rules(c, 3, "r", claims, index, [])
+        return validate, time.perf_counter() - t0
+
+    for _ in range(2):  # warm imports and caches
+        timed(3)
+    v3, e3 = timed(3)
+    v10k, e10k = timed(10_000)
+    print("4. an answer with 10,000 quotes vs one with 3")
+    print(f"   validation: {v10k * 1000:.1f} ms vs {v3 * 1000:.2f} ms (ratio {v10k / v3:.0f}x); "
+          f"evidence rules (index + verify): {e10k * 1000:.1f} ms vs {e3 * 1000:.1f} ms (ratio {e10k / e3:.1f}x); "
+          f"target < 1 s: {'met' if max(v10k, e10k) < 1 else 'NOT met'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--latency", type=float, default=0.5)
@@ -164,6 +218,7 @@ def main() -> None:
     token_ratio()
     wall_time(args.latency, args.concurrency)
     outside_llm()
+    many_quotes()
 
 
 if __name__ == "__main__":

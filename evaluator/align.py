@@ -378,27 +378,15 @@ def _question_score(q: Question, words: set[str], text: str, vocab: Vocab) -> fl
     return s
 
 
-def align(transcript: Transcript, stage: Stage, *, guide: Guide | None = None, method: str = "offline",
-          client=None) -> Alignment:
-    """Align a transcript (roles set) to one stage.
-
-    method "offline" (default) is lexical and deterministic; "llm" detects questions the same way and
-    asks the LLM `client` which areas to cover each answer covered, keeping only claims whose quotes
-    are found in the candidate's words (the offline judgement stays where a claim fails the check).
-    """
-    result = _align_offline(transcript, stage, guide=guide)
-    if method == "llm":
-        if client is None:
-            from evaluator.errors import UsageError
-
-            raise UsageError("the llm alignment method needs an LLM endpoint",
-                             hint="set OPENAI_API_KEY or OPENAI_BASE_URL, or use the offline method")
-        result = refine_areas_with_llm(result, transcript, stage, client)
-    elif method != "offline":
+def align(transcript: Transcript, stage: Stage, *, guide: Guide | None = None, method: str = "offline") -> Alignment:
+    """Align a transcript (roles set) to one stage. Offline, lexical and deterministic; it never calls
+    an LLM (`evaluator.areas_llm.refine_areas_with_llm` refines the areas to cover with one)."""
+    if method != "offline":
         from evaluator.errors import UsageError
 
-        raise UsageError(f"unknown alignment method {method!r}", hint="use offline or llm")
-    return result
+        raise UsageError(f"unknown alignment method {method!r}", hint="alignment is offline; for LLM-judged areas "
+                         "to cover use `coverage --areas llm`")
+    return _align_offline(transcript, stage, guide=guide)
 
 
 def _align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None = None,
@@ -651,70 +639,3 @@ def detect_stage(transcript: Transcript, guide: Guide) -> StageGuess:
         reason = f"{st.name}: score {best:.2f}, next best {second:.2f}"
     return StageGuess(stage_id=best_id, stage_name=st.name, confidence=conf,
                       scores={k: round(v, 3) for k, v in ranked}, reason=reason)
-
-
-# ---------------------------------------------------------------- LLM-assisted areas to cover
-
-
-class _AreaClaim(BaseModel):
-    index: int
-    status: CoverageStatus
-    segment_id: str = ""
-    quote: str = ""
-
-
-class _AreaClaims(BaseModel):
-    areas: list[_AreaClaim]
-
-
-def refine_areas_with_llm(al: Alignment, transcript: Transcript, stage: Stage, client) -> Alignment:
-    """Ask the LLM which areas each answer covered; accept a 'covered'/'partly' claim only when its
-    quote is found in the candidate's words (as evidence quotes are). Failed calls keep the offline result."""
-    from evaluator.evidence import QuoteIndex, verify_quote
-    from evaluator.prompts import load_prompt
-    from evaluator.scorecard import EvidenceQuote
-    from evaluator.text import fmt_time
-
-    prompt = load_prompt("areas_to_cover")
-    index = QuoteIndex(transcript)
-    segs = {s.id: s for s in transcript.segments}
-    out = al.model_copy(deep=True)
-    out.method = "llm"
-    jobs, targets = [], []
-    from evaluator.llm import LLMError, LLMJob
-
-    for q, m in zip(stage.questions, out.questions):
-        if not m.asked or not m.answer_segment_ids or not q.areas_to_cover:
-            continue
-        lines = [f"[{i}, {fmt_time(segs[i].start_s)}, {segs[i].role.value.upper()}] {segs[i].text}"
-                 for i in m.segment_ids + m.answer_segment_ids if i in segs]
-        msgs = prompt.render(question=q.text, areas="\n".join(f"{k}. {a}" for k, a in enumerate(q.areas_to_cover, 1)),
-                             passage="\n".join(lines))
-        jobs.append(LLMJob(messages=msgs, response_model=_AreaClaims, prompt_id=prompt.id,
-                           prompt_version=prompt.version))
-        targets.append((q, m))
-    results = client.map_complete(jobs) if jobs else []
-    rejected = 0
-    for (q, m), res in zip(targets, results):
-        if isinstance(res, LLMError):
-            out.warnings.append(f"{q.id}: areas judged offline (LLM call failed: {res.one_line()})")
-            continue
-        for claim in res.value.areas:
-            k = claim.index - 1
-            if not 0 <= k < len(m.areas):
-                continue
-            if claim.status == "not":
-                if not m.areas[k].outside_answer:
-                    m.areas[k] = AreaCoverage(area=m.areas[k].area, status="not", score=0.0)
-                continue
-            got = verify_quote(claim.quote, index, claimed_segment_id=claim.segment_id or None)
-            if isinstance(got, EvidenceQuote) and got.segment_id in m.answer_segment_ids:
-                m.areas[k] = AreaCoverage(area=m.areas[k].area, status=claim.status, score=1.0 if
-                                          claim.status == "covered" else 0.5, segment_ids=got.segment_ids,
-                                          quote=got.quote)
-            else:
-                rejected += 1
-    if rejected:
-        out.warnings.append(f"{rejected} LLM area claim(s) had no quote found in the candidate's answer and were "
-                            "not accepted (the offline judgement stands)")
-    return out

@@ -516,10 +516,11 @@ def coverage_cmd(
         task = functools.partial(pipeline.coverage_task, guide=g)
         if client is not None:  # an LLM client stays in this process
             from evaluator.align import align
+            from evaluator.areas_llm import refine_areas_with_llm
 
             def task(iv):
-                return interview_coverage(iv.transcript, g, iv.stage, detection=iv.detection,
-                                          alignment=align(iv.transcript, iv.stage, guide=g, method="llm", client=client))
+                al = refine_areas_with_llm(align(iv.transcript, iv.stage, guide=g), iv.transcript, iv.stage, client)
+                return interview_coverage(iv.transcript, g, iv.stage, detection=iv.detection, alignment=al)
             jobs = 1
         single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
                                                                     channels, rttm), task, "audited", jobs=jobs)

@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import AfterValidator, BaseModel, Field, create_model
 
 from evaluator.align import Alignment, Vocab, concept_words, weighted_coverage
-from evaluator.evidence import QuoteIndex, detect_injection, verify_quote
+from evaluator.evidence import (
+    QuoteIndex,
+    detect_injection,
+    fence,
+    fence_lines,
+    split_line,
+    transcript_line,
+    verify_quote,
+    withheld_ranges,
+)
 from evaluator.guide import Criterion, CriterionKind, Guide, Stage, StageKind
 from evaluator.prompts import load_prompt
 from evaluator.scorecard import (
@@ -24,25 +33,45 @@ from evaluator.scorecard import (
     DroppedQuote,
     EvidenceCounts,
     EvidenceQuote,
-    InjectionFlag,
     Passage,
     ProposedScore,
     SourceInfo,
     Usage,
 )
-from evaluator.text import fmt_time
+from evaluator.text import fmt_time, sentences
 from evaluator.transcript import Role, Segment, Transcript
 
 PASSAGE_TOKEN_BUDGET = 750  # transcript tokens sent per criterion (about 3 minutes of talk)
-MAX_QUOTES = 3
+MAX_QUOTES = 3  # quotes the prompt asks for
 CHARS_PER_TOKEN = 4  # the usual estimate for English text
+CHUNK_CHARS = 1200  # long passages are cut into chunks of whole lines of at most this size
+# What an answer may hold: more is a validation error, and the client re-asks. Bounds the draft's
+# size and the verification time whatever a model sends.
+MAX_RATIONALE_CHARS = 2000
+MAX_QUOTE_CHARS = 400
+MAX_QUOTES_ACCEPTED = 8
+MAX_BASED_ON = 32
+
+
+def _at_most(n: int):
+    # A validator, not `max_length`: OpenAI strict mode rejects maxLength in a schema (maxItems is fine).
+    def check(value: str) -> str:
+        if len(value) > n:
+            raise ValueError(f"at most {n} characters, got {len(value)}")
+        return value
+
+    return AfterValidator(check)
 
 
 class QuoteClaim(BaseModel):
     """A quote the model cites: the segment id and the words."""
 
-    segment_id: str
-    quote: str
+    segment_id: Annotated[str, _at_most(40)]
+    quote: Annotated[str, _at_most(MAX_QUOTE_CHARS)]
+
+
+_Rationale = Annotated[str, _at_most(MAX_RATIONALE_CHARS)]
+_Quotes = Annotated[list[QuoteClaim], Field(max_length=MAX_QUOTES_ACCEPTED)]
 
 
 def assessment_model(criterion: Criterion) -> type[BaseModel]:
@@ -51,8 +80,8 @@ def assessment_model(criterion: Criterion) -> type[BaseModel]:
     return create_model(
         "CriterionAssessment",
         score=(Literal[allowed], Field(description="A score on the criterion's scale.")),  # type: ignore[valid-type]
-        rationale=(str, Field(description="Why, in terms of the anchors.")),
-        quotes=(list[QuoteClaim], Field(description="Verbatim candidate quotes with their segment ids.")),
+        rationale=(_Rationale, Field(description="Why, in terms of the anchors.")),
+        quotes=(_Quotes, Field(description="Verbatim candidate quotes with their segment ids.")),
     )
 
 
@@ -62,9 +91,10 @@ def overall_model(criterion: Criterion) -> type[BaseModel]:
     return create_model(
         "OverallAssessment",
         score=(Literal[allowed], ...),  # type: ignore[valid-type]
-        rationale=(str, ...),
-        based_on=(list[str], Field(description="Criterion ids behind the recommendation.")),
-        quotes=(list[QuoteClaim], ...),
+        rationale=(_Rationale, ...),
+        based_on=(Annotated[list[Annotated[str, _at_most(80)]], Field(max_length=MAX_BASED_ON)],
+                  Field(description="Criterion ids behind the recommendation.")),
+        quotes=(_Quotes, ...),
     )
 
 
@@ -76,23 +106,18 @@ class _Ctx:
     transcript: Transcript
     stage: Stage
     alignment: Alignment
-    flagged: dict[str, InjectionFlag] = field(default_factory=dict)
-    redactor: object | None = None
+    withheld: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     order: dict[str, int] = field(init=False)
 
     def __post_init__(self):
         self.order = {s.id: i for i, s in enumerate(self.transcript.segments)}
 
     def line(self, seg: Segment) -> str:
+        """The line passages show (and, neutralised and fenced, what the model reads)."""
         role = seg.role.value.upper()
         if self.stage.kind == StageKind.work_sample and seg.role == Role.interviewer:
             role = "CUSTOMER/INTERVIEWER"
-        text = seg.text
-        if seg.id in self.flagged:
-            text = "[removed: text addressed to the AI; flagged for the reviewer]"
-        if self.redactor is not None:
-            text = self.redactor.redact(text)
-        return f"[{seg.id}, {fmt_time(seg.start_s)}, {role}] {text}"
+        return transcript_line(seg, role, self.withheld.get(seg.id, []))
 
 
 def _criterion_text(c: Criterion) -> str:
@@ -118,8 +143,8 @@ def passages_for(ctx: _Ctx, criterion: Criterion, *, budget_tokens: int = PASSAG
     """The parts of the transcript that bear on one criterion, within a token budget.
 
     Answers to the questions that inform the criterion (found by alignment) come first; then the
-    candidate turns that share the most vocabulary with the criterion; long material is split with
-    langchain's text splitter and the most relevant chunks kept.
+    candidate turns that share the most vocabulary with the criterion; long material is cut into
+    chunks of whole lines (`pack_lines`) and the most relevant chunks kept.
     """
     order = ctx.order
     chosen: list[tuple[str | None, list[Segment]]] = []
@@ -176,15 +201,54 @@ def _passage(ctx: _Ctx, qid: str | None, span: list[Segment]) -> Passage:
                    end_s=span[-1].end_s, text="\n".join(ctx.line(s) for s in span))
 
 
-def _fit(passages: list[Passage], cw: list[str], budget_tokens: int) -> list[Passage]:
-    """Split long passages into line-aligned chunks and keep the most relevant ones within budget."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+def pack_lines(text: str, max_chars: int = CHUNK_CHARS) -> list[str]:
+    """Whole lines packed in order into chunks of at most `max_chars`. A longer line is cut at sentence
+    boundaries, then at words (a word longer than the budget is cut where it must); every piece keeps
+    the line's `[segment, time, ROLE]` marker so the model can still cite it."""
+    pieces: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= max_chars:
+            pieces.append(line)
+            continue
+        prefix, rest = split_line(line)
+        pieces += [prefix + part for part in _cut(rest, max(max_chars - len(prefix), 20))]
+    chunks: list[str] = []
+    cur: list[str] = []
+    size = 0
+    for piece in pieces:
+        if cur and size + 1 + len(piece) > max_chars:
+            chunks.append("\n".join(cur))
+            cur, size = [], 0
+        size += len(piece) + (1 if cur else 0)
+        cur.append(piece)
+    if cur:
+        chunks.append("\n".join(cur))
+    return chunks
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1200, chunk_overlap=0, separators=["\n", ". ", " "])
+
+def _cut(text: str, budget: int) -> list[str]:
+    units: list[str] = []
+    for sent in sentences(text) or [text]:
+        if len(sent) <= budget:
+            units.append(sent)
+            continue
+        for word in sent.split():
+            units += [word[i: i + budget] for i in range(0, len(word), budget)] if len(word) > budget else [word]
+    out: list[str] = []
+    for unit in units:
+        if out and len(out[-1]) + 1 + len(unit) <= budget:
+            out[-1] += " " + unit
+        else:
+            out.append(unit)
+    return out
+
+
+def _fit(passages: list[Passage], cw: list[str], budget_tokens: int) -> list[Passage]:
+    """Cut long passages into line-aligned chunks and keep the most relevant ones within budget."""
     vocab = Vocab([cw])
     chunks: list[tuple[float, int, Passage]] = []
     for p in passages:
-        for k, chunk in enumerate(splitter.split_text(p.text)):
+        for chunk in pack_lines(p.text):
             ids = [sid for sid in p.segment_ids if f"[{sid}," in chunk] or p.segment_ids[:1]
             chunks.append((weighted_coverage(cw, set(concept_words(chunk)), vocab), len(chunks),
                            Passage(question_id=p.question_id, segment_ids=ids, start_s=p.start_s, end_s=p.end_s,
@@ -224,14 +288,17 @@ def _anchors_text(c: Criterion) -> str:
 
 def criterion_messages(guide: Guide, stage: Stage, c: Criterion, passages: list[Passage], opts: EvaluateOptions,
                        redactor=None) -> list[dict]:
-    """The rendered scoring prompt for one criterion."""
+    """The rendered scoring prompt for one criterion: the passages fenced as data (and redacted)."""
     prompt = load_prompt("score_criterion")
     extra = []
     if c.kind == CriterionKind.goal:
         extra.append(load_prompt("kind_goal").text())
     if stage.kind == StageKind.work_sample:
         extra.append(load_prompt("kind_work_sample").text())
-    text = "\n\n".join(p.text for p in passages) or "(no candidate turns bear on this criterion)"
+    lines: list[str] = []
+    for p in passages:
+        lines += ([""] if lines else []) + p.text.split("\n")
+    text = fence_lines(lines, redactor) if lines else "(no candidate turns bear on this criterion)"
     directions = stage.directions_interviewer or "(none given)"
     if redactor is not None:
         directions = redactor.redact(directions)
@@ -245,7 +312,12 @@ def criterion_messages(guide: Guide, stage: Stage, c: Criterion, passages: list[
 def _verify(claims, index: QuoteIndex, redactor) -> tuple[list[EvidenceQuote], list[DroppedQuote]]:
     kept: list[EvidenceQuote] = []
     dropped: list[DroppedQuote] = []
-    for claim in claims:
+    seen: set[tuple[str, str]] = set()
+    claims = list(claims)
+    for claim in claims[:MAX_QUOTES_ACCEPTED]:
+        if (claim.segment_id, claim.quote) in seen:
+            continue
+        seen.add((claim.segment_id, claim.quote))
         quote = redactor.restore(claim.quote) if redactor is not None else claim.quote
         got = verify_quote(quote, index, claimed_segment_id=claim.segment_id)
         if isinstance(got, EvidenceQuote):
@@ -253,18 +325,20 @@ def _verify(claims, index: QuoteIndex, redactor) -> tuple[list[EvidenceQuote], l
                 kept.append(got)
         else:
             dropped.append(got)
+    if len(claims) > MAX_QUOTES_ACCEPTED:
+        dropped.append(DroppedQuote(quote=f"({len(claims) - MAX_QUOTES_ACCEPTED} more quotes)",
+                                    reason=f"not checked: at most {MAX_QUOTES_ACCEPTED} quotes are checked per answer"))
     return kept, dropped
 
 
 def apply_evidence_rules(c: Criterion, model_score: int, rationale: str, claims, index: QuoteIndex,
-                         passages: list[Passage], redactor=None, flagged: set[str] = frozenset()) -> ProposedScore:
-    """Enforce the evidence rules on one model answer (verified quotes or score 0)."""
+                         passages: list[Passage], redactor=None) -> ProposedScore:
+    """Enforce the evidence rules on one model answer (verified quotes or score 0).
+
+    `rationale` is the model's own text (in redacted form with --redact); the proposal carries it
+    restored for people. Quotes in sentences flagged as addressed to the AI are refused by `index`."""
     quotes, dropped = _verify(claims, index, redactor)
-    for q in list(quotes):  # text addressed to the AI is never evidence
-        if q.segment_id in flagged:
-            quotes.remove(q)
-            dropped.append(DroppedQuote(quote=q.quote, claimed_segment_id=q.segment_id,
-                                        reason="flagged as text addressed to the AI", found_segment_id=q.segment_id))
+    rationale = rationale[:MAX_RATIONALE_CHARS]
     if redactor is not None:
         rationale = redactor.restore(rationale)
     ps = ProposedScore(criterion_id=c.id, criterion_name=c.name, kind=c.kind.value, scale=c.scale, anchors=c.anchors,
@@ -299,9 +373,11 @@ def _no_llm_proposal(c: Criterion, passages: list[Passage]) -> ProposedScore:
 
 
 def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alignment, *, client=None,
-             opts: EvaluateOptions | None = None, llm_info: dict | None = None, previous: Draft | None = None,
-             progress=None) -> Draft:
-    """Propose a score for every criterion of the stage; `client` None means no LLM (passages only)."""
+             opts: EvaluateOptions | None = None, llm_info: dict | None = None, progress=None) -> Draft:
+    """Propose a score for every criterion of the stage; `client` None means no LLM (passages only).
+
+    A re-run is cheap because the LLM client caches answers keyed by everything that determines them
+    (model, prompt version, the exact messages), not because an older draft is reused."""
     from evaluator import __version__
 
     opts = opts or EvaluateOptions()
@@ -311,10 +387,9 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
     if opts.redact:
         from evaluator.redact import Redactor
 
-        redactor = Redactor(names=[s for s in transcript.speakers if s])
-    ctx = _Ctx(transcript=transcript, stage=stage, alignment=alignment, flagged={f.segment_id: f for f in flags},
-               redactor=redactor)
-    index = QuoteIndex(transcript)
+        redactor = Redactor.for_transcript(transcript)
+    ctx = _Ctx(transcript=transcript, stage=stage, alignment=alignment, withheld=withheld_ranges(flags))
+    index = QuoteIndex(transcript, flags)
     warnings = list(transcript.meta.warnings) + list(alignment.warnings)
     if not stage.scorecard:
         from evaluator.errors import UsageError
@@ -326,6 +401,7 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
     budget = stage_budget(stage, opts)
     passages = {c.id: passages_for(ctx, c, budget_tokens=budget) for c in criteria}
     proposals: dict[str, ProposedScore] = {}
+    model_rationales: dict[str, str] = {}  # as the model wrote them (redacted form), for the overall request
     prompt_versions = {}
     usage = Usage()
 
@@ -348,15 +424,13 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
             prompt_versions["kind_goal"] = load_prompt("kind_goal").version
         if stage.kind == StageKind.work_sample:
             prompt_versions["kind_work_sample"] = load_prompt("kind_work_sample").version
-        todo = [c for c in criteria if not _reusable(previous, c.id)]
-        for c in criteria:
-            if c not in todo:
-                proposals[c.id] = previous.score_for(c.id)
+        # TODO(w-llm): pass cache_salt={"redact": opts.redact} (LLMJob / complete) once the client takes it.
+        # Until then the cache still cannot mix the two: with --redact the messages hold placeholders.
         jobs = [LLMJob(messages=criterion_messages(guide, stage, c, passages[c.id], opts, redactor),
                        response_model=assessment_model(c), prompt_id=p.id,
-                       prompt_version=_version_key(prompt_versions)) for c in todo]
+                       prompt_version=_version_key(prompt_versions)) for c in criteria]
         results = client.map_complete(jobs, on_done=progress) if jobs else []
-        for c, res in zip(todo, results):
+        for c, res in zip(criteria, results):
             if isinstance(res, LLMError):
                 proposals[c.id] = ProposedScore(
                     criterion_id=c.id, criterion_name=c.name, kind=c.kind.value, scale=c.scale, anchors=c.anchors,
@@ -365,17 +439,14 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
                               "are cached).")
                 continue
             v = res.value
-            ps = apply_evidence_rules(c, v.score, v.rationale, v.quotes, index, passages[c.id], redactor,
-                                      set(ctx.flagged))
+            ps = apply_evidence_rules(c, v.score, v.rationale, v.quotes, index, passages[c.id], redactor)
             ps.usage = res.usage
             ps.cached = res.cached
             proposals[c.id] = ps
+            model_rationales[c.id] = v.rationale
         for c in overall:
-            if _reusable(previous, c.id) and not todo:
-                proposals[c.id] = previous.score_for(c.id)
-                continue
-            proposals[c.id] = _overall(client, guide, stage, c, [proposals[x.id] for x in criteria], index, opts,
-                                       prompt_versions, redactor)
+            proposals[c.id] = _overall(client, guide, stage, c, [proposals[x.id] for x in criteria], model_rationales,
+                                       index, opts, prompt_versions, redactor)
         for ps in proposals.values():
             usage = usage + ps.usage
 
@@ -387,10 +458,11 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
     )
     if counts.dropped:
         warnings.append(f"{counts.dropped} quote(s) proposed by the model were dropped (not found in the transcript, "
-                        "or not the candidate's words); see each criterion")
+                        "not the candidate's words, or flagged); see each criterion")
     for f in flags:
-        warnings.append(f"{f.segment_id} ({fmt_time(f.start_s)}, {f.speaker or 'unknown'}): text addressed to the AI "
-                        f"({f.pattern}) was flagged and kept out of scoring: \u201c{f.text[:100]}\u201d")
+        warnings.append(f"{f.segment_id} ({fmt_time(f.start_s)}, {f.speaker or 'unknown'}): a sentence addressed to "
+                        f"the AI ({f.pattern}) was withheld from the model and is not evidence: "
+                        f"\u201c{f.text[:100]}\u201d")
     info = llm_info or {}
     source = SourceInfo(
         guide_id=guide.id, guide_role=guide.role, guide_version=guide.version, guide_sha256=guide.content_sha256(),
@@ -414,17 +486,8 @@ def _version_key(versions: dict[str, str]) -> str:
     return "+".join(f"{k}@{v}" for k, v in sorted(versions.items()))
 
 
-def _reusable(previous: Draft | None, cid: str) -> bool:
-    if previous is None:
-        return False
-    try:
-        return previous.score_for(cid).status in ("proposed", "no_evidence")
-    except KeyError:
-        return False
-
-
-def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], index: QuoteIndex,
-             opts: EvaluateOptions, versions: dict, redactor) -> ProposedScore:
+def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], model_rationales: dict[str, str],
+             index: QuoteIndex, opts: EvaluateOptions, versions: dict, redactor) -> ProposedScore:
     from evaluator.llm import LLMError
 
     with_evidence = [o for o in others if o.quotes]
@@ -435,14 +498,21 @@ def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], in
                                        "recommendation on; a person must decide.")
     prompt = load_prompt("score_overall")
     versions[prompt.id] = prompt.version
-    lines = []
+    # Everything from the model or the transcript is data, in the form the model may see: its own
+    # rationale as it wrote it (placeholders kept) and the verified quotes redacted again.
+    rows: list[tuple[str, str]] = []
     for o in others:
-        sc = "needs a reviewer" if o.score is None else f"{o.score} / {o.scale[1]}"
-        lines.append(f"- {o.criterion_id} ({o.criterion_name}): {sc}. {o.rationale}")
-        for q in o.quotes:
-            quote = redactor.redact(q.quote) if redactor is not None else q.quote
-            lines.append(f"    [{q.segment_id}] \u201c{quote}\u201d")
-    msgs = prompt.render(role=guide.role, stage_name=stage.name, anchors=_anchors_text(c), criteria="\n".join(lines),
+        if o.status == "proposed":
+            head, why = f"- {o.criterion_id} ({o.criterion_name}): {o.score} / {o.scale[1]}. ", \
+                model_rationales.get(o.criterion_id, "")
+        elif o.status == "no_evidence":
+            head, why = f"- {o.criterion_id} ({o.criterion_name}): 0 / {o.scale[1]}. ", NOT_ENOUGH_INFORMATION
+        else:
+            head, why = f"- {o.criterion_id} ({o.criterion_name}): needs a reviewer. ", ""
+        rows.append((head, why))
+        rows += [(f"    [{q.segment_id}] ", f"\u201c{q.quote}\u201d") for q in o.quotes]
+    msgs = prompt.render(role=guide.role, stage_name=stage.name, anchors=_anchors_text(c),
+                         criteria=fence(rows, redactor, label="CRITERIA_DATA"),
                          allowed_scores=", ".join(str(k) for k in sorted(c.anchors)), max_quotes=str(opts.max_quotes))
     try:
         res = client.complete(msgs, overall_model(c), prompt_id=prompt.id, prompt_version=prompt.version)

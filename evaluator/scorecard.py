@@ -134,13 +134,16 @@ class EvidenceCounts(_Model):
 
 
 class InjectionFlag(_Model):
-    """Text in the transcript that addresses the AI; it has no effect on scores."""
+    """A sentence in the transcript that addresses the AI: withheld from the model, never evidence."""
 
-    segment_id: str
+    segment_id: str = Field(description="The segment the sentence starts in.")
+    segment_ids: list[str] = Field(default_factory=list, description="Every segment the sentence spans.")
+    start_char: int | None = Field(default=None, description="Where the sentence starts in the first segment's text.")
+    end_char: int | None = Field(default=None, description="Where it ends (exclusive) in the last segment's text.")
     start_s: float | None = None
     speaker: str = ""
-    text: str
-    pattern: str
+    text: str = Field(description="The flagged sentence, verbatim.")
+    pattern: str = Field(description="What kind of instruction it looks like.")
 
 
 class Draft(_Model):

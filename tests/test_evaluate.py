@@ -343,3 +343,103 @@ def test_a_recording_becomes_a_verified_draft(run_cli, llm_server, tmp_path):
         for q in s.quotes:
             assert d.transcript.segment(q.segment_id).role.value == "candidate"
             assert q.start_s is not None and q.end_s is not None
+
+
+def test_oversized_answers_are_reasked_and_the_draft_stays_small(llm_server, tmp_path):
+    """A 200 kB rationale or 10,000 quotes is a validation error the client re-asks, not a 140 MB draft."""
+    from evaluator.llm import LLMClient, settings_from
+    from evaluator.score import evaluate
+
+    def bloated(req):
+        users = [m["content"] for m in _messages(req) if m["role"] == "user"]
+        if any("could not be used" in u for u in users):
+            if any("OVERALL RECOMMENDATION" in u for u in users):
+                return {"score": 3, "rationale": "Solid.", "based_on": [], "quotes": []}
+            return honest(req)
+        if "OVERALL RECOMMENDATION" in _user(req):
+            return {"score": 3, "rationale": "x" * 200_000, "based_on": ["a"] * 5000, "quotes": []}
+        good = honest(req)
+        if "CRITERION: Relevant Experience" in _user(req):
+            return {**good, "quotes": good["quotes"] * 10_000}
+        return {**good, "rationale": "y" * 200_000}
+
+    llm_server.handler = bloated
+    g = load_guide("customer-account-manager")
+    st = g.stage("screening")
+    t = load_interview(STRONG, guide=g)
+    client = LLMClient(settings_from(base_url=llm_server.base_url, api_key="k", cache_dir=tmp_path))
+    d = evaluate(t, g, st, align(t, st, guide=g), client=client)
+    assert all(s.status == "proposed" for s in d.scores), [(s.criterion_id, s.status, s.error) for s in d.scores]
+    assert len(d.model_dump_json()) < 200_000
+    reasks = [_user(q) for q in llm_server.requests if "could not be used" in _user(q)]
+    assert any("at most 2000 characters" in r for r in reasks)
+    assert any("at most 8 items" in r for r in reasks)
+
+
+def test_at_most_a_few_claims_are_verified_whatever_an_answer_holds():
+    from evaluator.evidence import QuoteIndex
+    from evaluator.score import MAX_QUOTES_ACCEPTED, QuoteClaim, apply_evidence_rules
+
+    g = load_guide("customer-account-manager")
+    c = g.stage("screening").scorecard[0]
+    t = load_interview(STRONG, guide=g)
+    seg = next(s for s in t.segments if s.role.value == "candidate" and len(s.text.split()) > 10)
+    claims = [QuoteClaim(segment_id=seg.id, quote=" ".join(seg.text.split()[:8]))] * 10_000
+    ps = apply_evidence_rules(c, 3, "r", claims, QuoteIndex(t), [])
+    assert ps.status == "proposed" and len(ps.quotes) == 1
+    assert len(ps.dropped) == 1 and f"at most {MAX_QUOTES_ACCEPTED}" in ps.dropped[0].reason
+    assert ps.dropped[0].quote == f"({10_000 - MAX_QUOTES_ACCEPTED} more quotes)"
+
+
+def test_a_rerun_onto_an_existing_draft_asks_again_when_the_model_or_cache_setting_changes(
+        run_cli, llm_server, tmp_path):
+    llm_server.handler = honest
+    env = _env(llm_server, tmp_path)
+    out = tmp_path / "d.json"
+    args = ["evaluate", STRONG, "-g", "customer-account-manager", "--stage", "screening", "-o", out]
+    assert run_cli(args + ["--model", "model-a"], env=env).exit_code == 0
+    n_criteria = sum(1 for s in _draft(out).scores if s.kind != "overall")
+    first = llm_server.request_count
+    r = run_cli(args + ["--model", "model-b"], env=env)
+    assert r.exit_code == 0, r.stderr
+    again = llm_server.requests[first:]
+    assert len(again) == n_criteria + 1 and all(q.model == "model-b" for q in again)
+    assert _draft(out).source.llm_model == "model-b"
+    second = llm_server.request_count
+    assert run_cli(args + ["--model", "model-b", "--no-cache"], env=env).exit_code == 0
+    assert llm_server.request_count - second == n_criteria + 1
+
+
+def test_the_line_packer_keeps_whole_lines_and_cuts_a_long_line_at_sentences():
+    from evaluator.score import pack_lines
+
+    short = [f"[s{i:04d}, 0:{i:02d}, CANDIDATE] Line {i} is short." for i in range(30)]
+    chunks = pack_lines("\n".join(short), 200)
+    assert all(len(c) <= 200 for c in chunks) and len(chunks) > 1
+    assert [x for c in chunks for x in c.split("\n")] == short  # whole lines, in order, none lost
+    long_line = "[s0100, 9:59, CANDIDATE] " + " ".join(f"Sentence number {k} says something." for k in range(40))
+    pieces = pack_lines(long_line, 300)
+    assert len(pieces) > 1 and all(len(p) <= 300 for p in pieces)
+    assert all(p.startswith("[s0100, 9:59, CANDIDATE] ") for p in pieces)  # each piece keeps its marker
+    assert all(p.endswith("something.") for p in pieces)  # cut at sentence boundaries
+    text = " ".join(p.removeprefix("[s0100, 9:59, CANDIDATE] ") for p in pieces)
+    assert text == long_line.removeprefix("[s0100, 9:59, CANDIDATE] ")
+    one_sentence = "[s0001, 0:01, CANDIDATE] " + "word " * 200
+    assert all(len(p) <= 120 and p.startswith("[s0001, 0:01, CANDIDATE] ") for p in pack_lines(one_sentence, 120))
+    assert pack_lines("", 100) == [""]
+
+
+def test_long_passages_are_cut_into_the_most_relevant_chunks_within_budget():
+    from evaluator.score import CHARS_PER_TOKEN, _Ctx, passages_for
+
+    g = load_guide("customer-account-manager")
+    st = g.stage("work-sample")
+    t = load_interview(RETENTION, guide=g)
+    ctx = _Ctx(transcript=t, stage=st, alignment=align(t, st, guide=g))
+    for c in st.scorecard:
+        if c.kind.value == "overall":
+            continue
+        ps = passages_for(ctx, c, budget_tokens=200)
+        assert ps and sum(len(p.text) for p in ps) // CHARS_PER_TOKEN <= 200
+        for p in ps:
+            assert all(LINE.match(x) for x in p.text.split("\n")), p.text
