@@ -87,6 +87,8 @@ def test_valid_answer_is_validated_into_the_response_model(llm_server, make_clie
     assert req.path == "/v1/chat/completions"
     assert req.model == "stub-model"
     assert req.headers["authorization"] == f"Bearer {SECRET}"
+    assert req.headers["accept-encoding"] == "identity"  # so the byte limit is on what is decoded
+    assert req.body["max_tokens"] == 1024
     fmt = req.response_format
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["name"] == "Score" and fmt["json_schema"]["strict"] is True
