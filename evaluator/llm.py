@@ -70,7 +70,8 @@ Mode = Literal["auto", "json_schema", "json_object", "plain"]
 # How structured output is asked for, best first; mode "auto" steps down it as an endpoint refuses a rung.
 LADDER: tuple[str, ...] = ("json_schema", "json_object", "plain")
 # The openai client never waits longer than this for a Retry-After (its MAX_RETRY_AFTER_DELAY): past it,
-# it gives up at once.
+# it gives up at once. 1.x clients stop honouring it at 60 s and back off 0.5-8 s instead; see
+# `_honoured_retry_after_s`.
 OPENAI_MAX_RETRY_AFTER_S = 120.0
 # Re-asks warm up to this temperature (or stay at a higher configured one).
 REASK_TEMPERATURE_CAP = 1.0
@@ -116,7 +117,7 @@ class LLMSettings(BaseModel):
     use_cache: bool = Field(True, description="serve cached answers; False asks again (and refreshes the cache)")
     mode: Mode = "auto"
     max_retry_after_s: float = Field(OPENAI_MAX_RETRY_AFTER_S, ge=0.0, description="give up at once when a server "
-                                     "asks to wait longer; the openai client never waits more than 120 s")
+                                     "asks to wait longer; capped at what the openai client honours (120 s)")
 
     @property
     def llm_cache_dir(self) -> Path:
@@ -496,6 +497,16 @@ def _retry_after_s(headers: Any) -> float | None:
         except (TypeError, ValueError):
             return None
     return None
+
+
+@lru_cache(maxsize=1)
+def _honoured_retry_after_s() -> float:
+    """The longest Retry-After the installed openai client waits for. Current clients: MAX_RETRY_AFTER_DELAY
+    (120 s), refusing to retry beyond it. 1.x clients: 60 s, hard-coded, and beyond it they retry after
+    their own short backoff, so a longer wait must end the call here instead of hammering the server."""
+    from openai import _constants
+
+    return float(getattr(_constants, "MAX_RETRY_AFTER_DELAY", 60.0))
 
 
 @lru_cache(maxsize=None)
@@ -937,9 +948,9 @@ class LLMClient:
         if code >= 500 and getattr(self._local, "probe", False):
             raise _ProbeFailed(code, self._scrub(_body_message(response)))
         if code in _RETRYABLE or code >= 500:
-            # The openai client would wait up to 120 s; a user's lower limit ends the call at once instead.
+            # Past our limit (or what the openai client honours) the call ends at once, not after a backoff.
             wait = _retry_after_s(response.headers)
-            if wait is not None and wait > self.settings.max_retry_after_s:
+            if wait is not None and wait > min(self.settings.max_retry_after_s, _honoured_retry_after_s()):
                 raise _WaitTooLong(wait, code)
         elif 200 <= code < 300:
             _limit_body(response, self.settings.max_response_bytes)
@@ -983,7 +994,7 @@ class LLMClient:
             return LLMError(f"{self.host} rejected the request (HTTP {code}): {text}", hint=hint)
         if code in _RETRYABLE or code >= 500:
             wait = _retry_after_s(exc.response.headers)
-            if wait is not None and wait > min(s.max_retry_after_s, OPENAI_MAX_RETRY_AFTER_S):
+            if wait is not None and wait > min(s.max_retry_after_s, _honoured_retry_after_s()):
                 return self._wait_error(wait, code)
             if code == 429:
                 return LLMError(f"{self.host} kept rate-limiting the requests (HTTP 429 after {sent})",
