@@ -5,20 +5,28 @@
         settings = LLMSettings(base_url=server.base_url, api_key="sk-test", ...)
 
 What the server answers, per request to POST /v1/chat/completions (or /chat/completions):
-1. when `json_schema_supported=False` and the request asks for json_schema output: a 400 error like
-   JSON-mode-only servers give (the queue is not consumed);
+1. when the request's `response_format` type is in `unsupported_formats` (type -> action): that action,
+   without consuming the queue. `json_schema_supported=False` is shorthand for
+   `{"json_schema": json_schema_unsupported()}` (the 400 JSON-mode-only servers give); emulate old
+   llama.cpp with `{"json_schema": llama_cpp_error(...)}` (its HTTP 500 "server_error" body);
 2. else the next queued action, if any;
 3. else `handler(request_json)`, if set;
 4. else a 400 "no scripted response" error (so a test that under-scripts fails loudly, never hangs).
 
 An action is one of: a dict / list / pydantic model (returned as JSON content), a `str` or `raw(text)`
 (content as is, e.g. malformed JSON), `status(code, ...)`, `rate_limited(retry_after)`,
-`server_error()`, `json_schema_unsupported()`, `delay(seconds, then)`, `refusal(text)`,
-`reply(content=..., refusal=..., finish_reason=..., usage=...)`, or a callable(request_json) -> action.
+`server_error()`, `json_schema_unsupported()`, `llama_cpp_error(message)`, `delay(seconds, then)`,
+`refusal(text)`, `reply(content=..., refusal=..., finish_reason=..., usage=..., chunked=...)`, or a
+callable(request_json) -> action.
+
+Fast retries: the `openai` client does the retrying and honours `retry-after-ms`, so every error answer
+that does not set a positive Retry-After / retry-after-ms of its own carries `retry-after-ms: 1`
+(`fast_retries=False` turns that off, to see the client's own backoff). Timeouts and refused
+connections have no answer to carry it: they wait the client's backoff (0.5 s, then doubling).
 
 Every request is recorded (`server.requests`: path, headers, body; with `.messages`,
-`.response_format`, `.temperature`), and `server.max_in_flight` is the most requests handled at once.
-`latency_s` makes every call sleep that long first (for concurrency checks and benchmarks).
+`.response_format`, `.temperature`, `.max_tokens`), and `server.max_in_flight` is the most requests
+handled at once. `latency_s` makes every call sleep that long first (for concurrency checks and benchmarks).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ __all__ = [
     "rate_limited",
     "server_error",
     "json_schema_unsupported",
+    "llama_cpp_error",
     "delay",
 ]
 
@@ -59,6 +68,7 @@ class Reply:
     refusal: str | None = None
     finish_reason: str = "stop"
     usage: dict[str, int] | None = None
+    chunked: bool = False  # send the body with Transfer-Encoding: chunked (no Content-Length)
 
 
 @dataclass
@@ -87,10 +97,10 @@ def raw(text: str) -> Reply:
 
 
 def reply(content: Any = None, *, refusal: str | None = None, finish_reason: str = "stop",
-          usage: dict[str, int] | None = None) -> Reply:
+          usage: dict[str, int] | None = None, chunked: bool = False) -> Reply:
     """A full answer; `content` that is not a str is JSON-encoded."""
     return Reply(content=_as_content(content) if content is not None else None, refusal=refusal,
-                 finish_reason=finish_reason, usage=usage)
+                 finish_reason=finish_reason, usage=usage, chunked=chunked)
 
 
 def refusal(text: str = "I'm sorry, I can't help with that.") -> Reply:
@@ -119,6 +129,18 @@ def json_schema_unsupported() -> Status:
     return Status(code=400,
                   message="Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
                   err_type="invalid_request_error", param="response_format")
+
+
+def llama_cpp_error(message: str = "Unknown Exception") -> Status:
+    """HTTP 500 as llama.cpp's server gives for any exception in a handler, a rejected response_format included.
+
+    Its handlers turn every C++ exception into `{"error": {"code": 500, "message": e.what(),
+    "type": "server_error"}}`; older builds throw for response_format json_schema with the message
+    'response_format type must be one of "text" or "json_object", but got: json_schema', and schema to
+    grammar conversion failures end the same way.
+    """
+    return Status(code=500, message=message,
+                  body={"error": {"code": 500, "message": message, "type": "server_error"}})
 
 
 def delay(seconds: float, then: Any = None) -> Delay:
@@ -163,6 +185,10 @@ class RecordedRequest:
     def model(self) -> str | None:
         return self.body.get("model")
 
+    @property
+    def max_tokens(self) -> int | None:
+        return self.body.get("max_tokens", self.body.get("max_completion_tokens"))
+
 
 # --- server ----------------------------------------------------------------------------------
 
@@ -171,9 +197,12 @@ class OpenAIStub:
     """The server. Start/stop with `with OpenAIStub() as s:` or `start()` / `stop()`."""
 
     def __init__(self, *, handler: Callable[[dict[str, Any]], Any] | None = None,
-                 json_schema_supported: bool = True, latency_s: float = 0.0, model: str = "stub-model"):
+                 json_schema_supported: bool = True, unsupported_formats: dict[str, Any] | None = None,
+                 latency_s: float = 0.0, model: str = "stub-model", fast_retries: bool = True):
         self.handler = handler
         self.json_schema_supported = json_schema_supported
+        self.unsupported_formats: dict[str, Any] = dict(unsupported_formats or {})
+        self.fast_retries = fast_retries
         self.latency_s = latency_s
         self.model = model
         self.requests: list[RecordedRequest] = []
@@ -269,8 +298,10 @@ class OpenAIStub:
             self._in_flight -= 1
 
     def _next_action(self, body: dict[str, Any]) -> Any:
-        rf = body.get("response_format") or {}
-        if not self.json_schema_supported and rf.get("type") == "json_schema":
+        kind = (body.get("response_format") or {}).get("type")
+        if kind in self.unsupported_formats:
+            return self.unsupported_formats[kind]
+        if not self.json_schema_supported and kind == "json_schema":
             return json_schema_unsupported()
         with self._lock:
             if self._queue:
@@ -326,7 +357,10 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(action, Status):
             payload = action.body if action.body is not None else {
                 "error": {"message": action.message, "type": action.err_type, "param": action.param, "code": None}}
-            self._send_json(action.code, payload, action.headers)
+            headers = dict(action.headers)
+            if stub.fast_retries and not _asks_to_wait(headers):
+                headers["retry-after-ms"] = "1"
+            self._send_json(action.code, payload, headers)
             return
         if not isinstance(action, Reply):
             action = Reply(content=_as_content(action))
@@ -349,15 +383,38 @@ class _Handler(BaseHTTPRequestHandler):
             }],
             "usage": usage,
         }
-        self._send_json(200, payload)
+        self._send_json(200, payload, chunked=action.chunked)
 
-    def _send_json(self, code: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+    def _send_json(self, code: int, payload: Any, headers: dict[str, str] | None = None, *,
+                   chunked: bool = False) -> None:
         data = json.dumps(payload).encode("utf-8")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(data)))
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        if chunked:
+            step = 64 * 1024
+            for i in range(0, len(data), step):
+                part = data[i:i + step]
+                self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(data)
         self.wfile.flush()
+
+
+def _asks_to_wait(headers: dict[str, str]) -> bool:
+    """True when error headers already name a positive Retry-After (seconds or ms)."""
+    for name, value in headers.items():
+        if name.lower() in ("retry-after", "retry-after-ms"):
+            try:
+                if float(value) > 0:
+                    return True
+            except ValueError:
+                return True  # an HTTP date
+    return False

@@ -33,3 +33,6 @@ def test_configured_model_answers_a_tiny_structured_question(tmp_path):
     assert result.value.answer == 5
     assert not result.cached and result.attempts >= 1
     assert result.usage.total_tokens > 0 or client.settings.base_url  # local servers may omit usage
+    # The endpoint took one rung of the structured-output ladder, and the answer respected the cap.
+    assert result.mode in ("json_schema", "json_object", "plain") and len(result.history) == result.attempts
+    assert result.usage.completion_tokens <= client.settings.max_output_tokens
