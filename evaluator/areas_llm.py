@@ -60,7 +60,7 @@ def refine_areas_with_llm(al: Alignment, transcript: Transcript, stage: Stage, c
                              areas="\n".join(f"{k}. {hide(a)}" for k, a in enumerate(q.areas_to_cover, 1)),
                              passage=fence_lines(lines, redactor))
         jobs.append(LLMJob(messages=msgs, response_model=_AreaClaims, prompt_id=prompt.id,
-                           prompt_version=prompt.version))
+                           prompt_version=prompt.version, cache_salt={"redaction": "on" if redact else "off"}))
         targets.append((q, m))
     results = client.map_complete(jobs) if jobs else []
     rejected = 0

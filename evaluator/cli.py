@@ -611,6 +611,9 @@ def evaluate_cmd(
     redact: Annotated[bool, typer.Option(
         "--redact", help="Replace e-mails, phone numbers, URLs and speaker names before text is sent to the LLM.")] = False,
     budget: Annotated[int, typer.Option("--max-passage-tokens", min=200, help="Transcript tokens sent per criterion.")] = 750,
+    max_output_tokens: Annotated[Optional[int], typer.Option(
+        "--max-output-tokens", min=64, help="Most tokens the model may answer per call "
+        "(env INTERVIEW_EVAL_MAX_OUTPUT_TOKENS; default 1024).")] = None,
     fmt: FormatOpt = None,
     interviewer: InterviewerOpt = None,
     candidate: CandidateOpt = None,
@@ -634,11 +637,11 @@ def evaluate_cmd(
             raise UsageError(f"{output}: the draft is written as JSON", hint="use -o draft.json; render it with "
                              "`interview-eval report draft.json --format md|html|csv`")
         g = load_guide(guide)
+        llm = pipeline.llm_choice(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
+                                  use_cache=not no_cache, enabled=not no_llm, max_output_tokens=max_output_tokens)
         t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
         if det is not None:
             info(f"stage: {det.reason}")
-        llm = pipeline.llm_choice(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
-                                  use_cache=not no_cache, enabled=not no_llm)
         draft = pipeline.evaluate_interview(pipeline.Interview(transcript=t, stage=st, detection=det), g, llm=llm,
                                             redact=redact, budget_tokens=budget)
         if output is not None:

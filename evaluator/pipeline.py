@@ -80,17 +80,24 @@ class LLMChoice:
 
 
 def llm_choice(*, model: str | None = None, base_url: str | None = None, timeout_s: float | None = None,
-               concurrency: int | None = None, use_cache: bool = True, enabled: bool = True) -> LLMChoice:
-    """The configured LLM endpoint (flag > environment > default), or none."""
+               concurrency: int | None = None, use_cache: bool = True, enabled: bool = True,
+               max_output_tokens: int | None = None, warm: bool = True) -> LLMChoice:
+    """The configured LLM endpoint (flag > environment > default), or none. With `warm`, the client's imports
+    and connection set-up start in a background thread, so they overlap reading and aligning the interview."""
     if not enabled:
         return LLMChoice()
     from evaluator.llm import LLMClient, endpoint_host, is_configured, settings_from
 
     settings = settings_from(model=model, base_url=base_url, timeout_s=timeout_s, concurrency=concurrency,
-                             use_cache=use_cache)
+                             use_cache=use_cache, max_output_tokens=max_output_tokens)
     if not is_configured(settings):
         return LLMChoice()
-    return LLMChoice(client=LLMClient(settings), info={"model": settings.model, "endpoint_host": endpoint_host(settings)})
+    client = LLMClient(settings)
+    if warm:
+        import threading
+
+        threading.Thread(target=client.warm_up, name="llm-warm-up", daemon=True).start()
+    return LLMChoice(client=client, info={"model": settings.model, "endpoint_host": endpoint_host(settings)})
 
 
 def evaluate_interview(interview: Interview, guide: Guide, *, llm: LLMChoice | None = None, redact: bool = False,

@@ -424,11 +424,10 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
             prompt_versions["kind_goal"] = load_prompt("kind_goal").version
         if stage.kind == StageKind.work_sample:
             prompt_versions["kind_work_sample"] = load_prompt("kind_work_sample").version
-        # TODO(w-llm): pass cache_salt={"redact": opts.redact} (LLMJob / complete) once the client takes it.
-        # Until then the cache still cannot mix the two: with --redact the messages hold placeholders.
+        salt = {"redaction": "on" if opts.redact else "off"}  # an answer never crosses redaction settings
         jobs = [LLMJob(messages=criterion_messages(guide, stage, c, passages[c.id], opts, redactor),
                        response_model=assessment_model(c), prompt_id=p.id,
-                       prompt_version=_version_key(prompt_versions)) for c in criteria]
+                       prompt_version=_version_key(prompt_versions), cache_salt=salt) for c in criteria]
         results = client.map_complete(jobs, on_done=progress) if jobs else []
         for c, res in zip(criteria, results):
             if isinstance(res, LLMError):
@@ -515,7 +514,8 @@ def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], mo
                          criteria=fence(rows, redactor, label="CRITERIA_DATA"),
                          allowed_scores=", ".join(str(k) for k in sorted(c.anchors)), max_quotes=str(opts.max_quotes))
     try:
-        res = client.complete(msgs, overall_model(c), prompt_id=prompt.id, prompt_version=prompt.version)
+        res = client.complete(msgs, overall_model(c), prompt_id=prompt.id, prompt_version=prompt.version,
+                              cache_salt={"redaction": "on" if redactor is not None else "off"})
     except LLMError as exc:
         return ProposedScore(criterion_id=c.id, criterion_name=c.name, kind=c.kind.value, scale=c.scale,
                              anchors=c.anchors, status="failed", error=exc.one_line(),

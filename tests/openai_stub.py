@@ -57,6 +57,17 @@ __all__ = [
 ]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up on purpose (an answer refused for its size) is not an error worth a traceback."""
+
+    def handle_error(self, request, client_address):
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 # --- actions ---------------------------------------------------------------------------------
 
 
@@ -259,7 +270,7 @@ class OpenAIStub:
             server_stub = stub
 
         self._stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="openai-stub", daemon=True)
