@@ -26,12 +26,11 @@ from evaluator.coach import (
     render_coach_html,
     render_coach_markdown,
     render_summary_markdown,
-    sentences,
     summarize,
     verify_flags,
 )
 from evaluator.errors import InputFileError, TranscriptError, UsageError
-from evaluator.text import normalize
+from evaluator.text import normalize, sentences
 from evaluator.transcript import Role, Segment, Transcript, segment_id
 
 DATA = Path(__file__).parent / "data" / "coach"
@@ -278,6 +277,37 @@ def test_bundled_rules_validate_and_cover_every_category():
             "disability_health", "sexual_orientation_gender_identity", "arrest_record", "military_discharge",
             "salary_history"} <= cats
     assert all(r.explanation and r.patterns for r in rules.rules)
+
+
+def test_rules_are_parsed_from_text_and_merged_without_reading_files():
+    from evaluator.coach import merge_rules, parse_rules
+
+    text = yaml.safe_dump({"version": "acme-3", "disable": ["arrest-record"],
+                           "rules": [{"id": "union", "category": "union_membership",
+                                      "patterns": [r"\\bunion member"], "explanation": "Protected."}]})
+    extra = parse_rules(text, "acme.yaml", MustNotAskRules)
+    rules = merge_rules(load_must_not_ask_rules(), [(extra, "acme.yaml")])
+    assert rules.version.endswith("+acme.yaml:acme-3")
+    ids = {r.id for r in rules.rules}
+    assert "union" in ids and "arrest-record" not in ids
+    with pytest.raises(InputFileError, match=r"acme.yaml: disable: no rule with id 'nope'"):
+        merge_rules(rules, [(MustNotAskRules(disable=["nope"]), "acme.yaml")])
+
+
+def test_coach_is_a_package_that_reads_no_files_and_has_one_role_inference():
+    import importlib
+
+    import evaluator.coach as pkg
+
+    for name in ("rules", "talk", "questions", "structure", "recommend", "report", "run"):
+        importlib.import_module(f"evaluator.coach.{name}")
+    sources = {p.name: p.read_text(encoding="utf-8") for p in Path(pkg.__file__).parent.glob("*.py")}
+    assert len(sources) >= 8
+    for name, src in sources.items():
+        for banned in ("read_text(", "open(", "except ImportError", "_fallback_roles", "_infer_roles_by_questions"):
+            assert banned not in src, (name, banned)
+    for gone in ("coach_file", "resolve_stage", "prepare_transcript"):
+        assert not hasattr(pkg, gone), gone
 
 
 # ---------------------------------------------------------------- question quality without a guide
