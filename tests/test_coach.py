@@ -92,11 +92,14 @@ _RESULTS: dict = {}
 
 
 def evaluate_set() -> dict:
-    """Coach every labelled transcript once; match flags to labels; return per-family counts and misses."""
+    """Coach every labelled transcript once; match flags to labels; return per-family and per-category counts,
+    misses, and must-not-ask flags on lines labelled lawful."""
     if _RESULTS:
         return _RESULTS
     counts = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FAMILIES}
+    categories: dict = {}
     misses: list[str] = []
+    lawful_hits: list[str] = []
     reports = {}
     for lf in LABEL_FILES:
         lab = yaml.safe_load(lf.read_text(encoding="utf-8"))
@@ -104,15 +107,23 @@ def evaluate_set() -> dict:
         g, stage = load_stage(lab["guide"], lab["stage"])
         report = coach(t, stage, guide=g, interviewer=lab["interviewer"], candidate=lab["candidate"])
         reports[lf.stem] = report
-        match_flags(report, lab.get("flags") or [], counts, misses, lf.stem)
-    _RESULTS.update(counts=counts, misses=misses, reports=reports)
+        match_flags(report, lab.get("flags") or [], counts, misses, lf.stem, categories=categories)
+        lawful_hits += lawful_flagged(report, [x["line"] for x in lab.get("lawful") or []], lf.stem)
+    _RESULTS.update(counts=counts, categories=categories, misses=misses, lawful_hits=lawful_hits, reports=reports)
     return _RESULTS
 
 
 def match_flags(report, expected: list[dict], counts: dict, misses: list[str], name: str, *,
-                text_key: str = "line", category=lambda c: c) -> None:
+                text_key: str = "line", category=lambda c: c, categories: dict | None = None) -> None:
     """Match a report's flags to labelled ones (same kind, same category for must-not-ask, the labelled text
-    inside the flagged line), adding true/false positives and misses to `counts` and `misses`."""
+    inside the flagged line), adding true/false positives and misses to `counts` and `misses`, and, per
+    must-not-ask category, to `categories` when given."""
+
+    def tally(kind: str, cat, outcome: str) -> None:
+        counts[kind][outcome] += 1
+        if categories is not None and kind == "must_not_ask":
+            categories.setdefault(cat or "?", {"tp": 0, "fp": 0, "fn": 0})[outcome] += 1
+
     used = [False] * len(expected)
     for f in report.must_not_ask + report.question_quality:
         hit = None
@@ -125,15 +136,32 @@ def match_flags(report, expected: list[dict], counts: dict, misses: list[str], n
                 hit = i
                 break
         if hit is None:
-            counts[f.kind]["fp"] += 1
+            tally(f.kind, f.category, "fp")
             misses.append(f"FP {name} {f.kind}/{f.category or ''} {f.segment_id}: {f.quote!r}")
         else:
             used[hit] = True
-            counts[f.kind]["tp"] += 1
+            tally(f.kind, f.category, "tp")
     for e, u in zip(expected, used):
         if not u:
-            counts[e["kind"]]["fn"] += 1
+            tally(e["kind"], category(e.get("category")), "fn")
             misses.append(f"FN {name} {e['kind']}/{e.get('category', '')}: {e[text_key]!r}")
+
+
+def lawful_flagged(report, snippets: list[str], name: str) -> list[str]:
+    """Must-not-ask flags on lines that contain a snippet labelled lawful, one line each."""
+    return [f"{name} {f.segment_id} flagged {f.category}: {law!r}"
+            for law in snippets for f in report.must_not_ask if normalize(law) in normalize(f.line)]
+
+
+def print_pr(counts: dict, categories: dict | None = None) -> None:
+    """Print precision and recall per flag family and, when given, per must-not-ask category."""
+    for fam, c in counts.items():
+        p, r = pr(c)
+        print(f"  {fam:<14} tp={c['tp']:>3} fp={c['fp']:>3} fn={c['fn']:>3}  precision={p:.2f} recall={r:.2f}")
+    for cat, c in sorted((categories or {}).items()):
+        p, r = pr(c)
+        print(f"    must_not_ask/{cat:<36} tp={c['tp']:>3} fp={c['fp']:>3} fn={c['fn']:>3}  "
+              f"precision={p:.2f} recall={r:.2f}")
 
 
 def pr(c: dict) -> tuple[float, float]:
@@ -169,20 +197,20 @@ def test_precision_and_recall_per_flag_family_meet_targets():
     print()
     for line in res["misses"]:
         print("  " + line)
-    rows = []
-    for fam in FAMILIES:
-        p, r = pr(counts[fam])
-        rows.append((fam, p, r))
-        print(f"  {fam:<14} tp={counts[fam]['tp']:>3} fp={counts[fam]['fp']:>3} fn={counts[fam]['fn']:>3}  "
-              f"precision={p:.2f} recall={r:.2f}")
+    print_pr(counts, res["categories"])
     q = _sum(counts, FAMILIES[1:])
     qp, qr = pr(q)
     mp, mr = pr(counts["must_not_ask"])
     print(f"COACH SUMMARY: must_not_ask precision={mp:.2f} recall={mr:.2f}; "
           f"question_quality precision={qp:.2f} recall={qr:.2f} over {len(LABEL_FILES)} transcripts")
     assert mp >= 0.9 and mr >= 0.9
-    for fam, p, r in rows[1:]:
+    for fam in FAMILIES[1:]:
+        p, r = pr(counts[fam])
         assert p >= 0.8 and r >= 0.8, (fam, p, r)
+
+
+def test_labelled_lawful_lines_are_not_flagged_must_not_ask():
+    assert evaluate_set()["lawful_hits"] == []
 
 
 def test_clean_interview_and_role_play_raise_no_flags():

@@ -7,7 +7,7 @@ import re
 from typing import Any, Callable
 
 from evaluator.coach.report import CoachReport, Flag
-from evaluator.coach.rules import MustNotAskRule, MustNotAskRules, QualityRule, QualityRules, first_match, match_text
+from evaluator.coach.rules import MustNotAskRule, MustNotAskRules, QualityRule, QualityRules, first_match, match_text, rx
 from evaluator.text import content_words, fmt_time, normalize, sentences, words
 from evaluator.transcript import Role, Segment, Transcript
 
@@ -39,27 +39,160 @@ def _quality_rules() -> QualityRules:
     return load_quality_rules()
 
 
+# A must-not-ask flag needs three things in one interviewer sentence: (a) it asks (a question, or a request
+# or probe for information: "tell me...", "just curious whether...", "I assume you don't..."), (b) about the
+# candidate or their household, not about customers, the company, its benefits or other people, and (c) a
+# protected topic (a rule's pattern). Statements (a company pitch, the benefits, small talk) and anything
+# the candidate says are never flagged.
+
+_LEAD = r"^(?:(?:and|so|but|also|okay|ok|alright|now|well|oh|um|uh|just|then|right|great|sorry|last thing|" \
+        r"one more thing|quick question|out of curiosity|by the way)[,:]?\s+)*"
+# A question whose "?" the transcriber dropped opens with a question word and a verb, or an auxiliary and a
+# subject ("where did you", "are you"); "where we're located" is not a question.
+_ASK_START = re.compile(
+    _LEAD + r"(?:(?:how|what|where|when|which|who|whose|why)(?:'s|'d|'re)?\s+(?:is|are|was|were|do|does|did|"
+    r"would|could|can|will|have|has|had|should|old|many|much|long|often|year|kind|sort|type|country|church|"
+    r"languages?|holidays?)\b|(?:are|were|is|was|do|does|did|have|has|had|will|would|could|can)\s+(?:you|your|"
+    r"there|they|that|it|anyone|someone)\b|(?:any|ever)\b)", re.I)
+_REQUEST = re.compile(
+    r"\b(tell me|i'?d (like|love) to (know|hear)|i (want|need|have|had) to (know|ask)|"
+    r"mind (me asking|my asking|sharing|telling|if i ask)|(can|could|would) you (share|tell|let me know)|"
+    r"let me know (if|whether|what|how|who|when|where)|fill me in|remind me|correct me if|"
+    r"(just |i'?m |i was |i'?m just )curious|curious (whether|if|about|what|how|where|who|when)|"
+    r"i (was )?wonder(ed|ing)? (whether|if|what|where|how|who|when)|i'?m wondering|"
+    r"i (assume|presume|suppose|gather|imagine|bet|take it|guess)|i'?m (assuming|guessing|presuming|betting)|"
+    r"i'?d (guess|imagine|assume|bet))\b", re.I)
+_PROBE_START = re.compile(_LEAD + r"(?:you (must|probably|obviously|clearly)\b|"
+                          r"you'?(re|ve) (probably|obviously|clearly|not)\b|so you\b)", re.I)
+# "You don't have kids. Right?": a statement made into a question by the tag after it.
+_TAG = re.compile(r"^(right|correct|yes|yeah|no|true|am i right|is that right|is that so|is that true|is it|is he|"
+                  r"is she|or not|don'?t you|do you|aren'?t you|are you|isn'?t it|yeah\?? or no)\s*\?$", re.I)
+# "You mentioned your daughter. How old is she?": a short question that asks about what the previous
+# sentence named.
+_FOLLOW_UP = re.compile(
+    _LEAD + r"(?:how old (is|are|was|were) (he|she|they|it)|how many( of them)?\b|what (are|were|is|'s) "
+    r"(his|her|their) names?|who (watches|looks after|takes care of|minds|picks up|is watching) (him|her|them)|"
+    r"where(?:'s| is| are|'re| was| were| did| do| does)? (it|that|he|she|they|them)\b.*\b(from|born|grow up|"
+    r"grew up|raised)|what (does|do|did) (he|she|they) do|when (is|are) (he|she|it|they|the baby) due|"
+    r"(is|are|was|were) (he|she|they|it|that) (yours|from|born|still|married|religious|expecting))\b", re.I)
+_FOLLOW_UP_MAX_WORDS = 10
+
+_SECOND_PERSON = frozenset("you your yours yourself yourselves youre youve youd youll ya yall".split())
+# Words naming someone other than the candidate: the interviewer, the company, customers and colleagues.
+_OTHERS = frozenset("""i me my mine we us our ours they them their theirs he him his she her hers
+    customer customers client clients account accounts user users buyer buyers champion champions stakeholder
+    stakeholders team teams rep reps colleague colleagues coworker coworkers manager managers boss employer company
+    companys companies school schools district districts center centers centre centres director directors
+    principal principals teacher teachers student students staff employee employees member members org
+    organization organisation contact contacts admin admins owner owners caller callers patient patients""".split())
+# The candidate's household: "your parents", "your kids" are the candidate's; bare "parents" are not.
+_HOUSEHOLD = frozenset("""kids kid children child husband wife spouse partner son sons daughter daughters mom
+    mother dad father grandparents relatives ancestors boyfriend girlfriend fiance fiancee baby""".split())
+# ... and bare "parents", "families" are usually customers (of a school, a childcare center).
+_HOUSEHOLD_OR_CUSTOMERS = frozenset("parents parent family families folks people".split())
+# A topic word used as a modifier of a business noun is about the business: "childcare centers",
+# "parental leave policy", "health coverage", "retirement communities".
+_BUSINESS_HEAD = re.compile(
+    r"^\W*(software|industry|market|markets|sector|space|business|businesses|vertical|product|products|platform|"
+    r"app|apps|solution|solutions|provider|providers|operator|operators|chain|chains|program|programs|center|"
+    r"centers|centre|centres|facility|facilities|franchise|franchises|compan(y|ies)|customers?|clients?|accounts?|"
+    r"owners?|directors?|staff|workers|teachers|benefits?|polic(y|ies)|coverage|insurance|communit(y|ies)|"
+    r"homes?|schools?|organi[sz]ations?|groups?|sites?|locations?|brands?|vendors?|partners?|districts?|"
+    r"features?|modules?|tools?|reminders?|tracking|management|records|data|workflows?|reports?|dashboards?|"
+    r"alerts?|systems?|services?|agenc(y|ies)|add-?ons?|integrations?)\b", re.I)
+_SCAN_WORDS = 12
+# "I" asking ("I assume...", "I have to ask...") is the asker, not the owner of what is asked about.
+_ASKING = re.compile(r"^i (assume|presume|suppose|gather|imagine|bet|take it|guess|wonder|wondered|noticed|notice|"
+                     r"think|hear|heard|see|saw|just|only|was wondering|have to|need to|want to|would like|ask)\b")
+_ASKER = frozenset("i we me us".split())
+
+
+def _asks(sent: str, next_sent: str | None) -> bool:
+    """(a) The sentence asks: a question, a request for information, a probe, or a statement with a tag."""
+    text = sent.strip()
+    if text.endswith("?") or _ASK_START.match(text) or _REQUEST.search(text) or _PROBE_START.match(text):
+        return True
+    return next_sent is not None and bool(_TAG.match(next_sent.strip()))
+
+
+def _owner(words_: list[str], i: int) -> str | None:
+    """'candidate', 'other' or None for the word at `i`: who it names."""
+    w = words_[i]
+    prev, nxt = (words_[i - 1] if i else ""), (words_[i + 1] if i + 1 < len(words_) else "")
+    if w == "your" and (nxt in _OTHERS or nxt.rstrip("s") in _OTHERS):
+        return "other"  # "your customers", "your team"
+    if w in _SECOND_PERSON:
+        return "candidate"
+    if w in _HOUSEHOLD or w in _HOUSEHOLD_OR_CUSTOMERS:
+        if prev in ("your", "you"):
+            return "candidate"
+        return "other" if w in _HOUSEHOLD_OR_CUSTOMERS else None
+    if w in _OTHERS or (len(w) > 3 and w.endswith("s") and w[:-1] in _OTHERS):
+        return "other"
+    return None
+
+
+def _about_candidate(text: str, m: re.Match) -> bool:
+    """(b) The topic matched at `m` is the candidate's: named with "you"/"your", or nobody else's nearby."""
+    inside = normalize(m.group(0)).split()
+    if any(w in _SECOND_PERSON for w in inside):
+        return True
+    if _BUSINESS_HEAD.match(text[m.end():]):
+        return False
+    before = normalize(text[:m.start()]).split()
+    for i in range(len(before) - 1, max(-1, len(before) - 1 - _SCAN_WORDS), -1):
+        if before[i] == "i" and _ASKING.match(" ".join(before[i:i + 3])):
+            continue
+        who = _owner(before, i)
+        if who is not None:
+            return who == "candidate"
+    after = normalize(text[m.end():]).split()
+    for i in range(min(len(after), _SCAN_WORDS)):
+        if after[i] in _ASKER:
+            continue  # "any run-ins with the police I should know about?": the asker, not the topic's owner
+        who = _owner(after, i)
+        if who is not None:
+            return who == "candidate"
+    return True  # nobody else named: the interviewer is asking the candidate
+
+
+def _topic(rule: MustNotAskRule, text: str) -> bool:
+    """(c) and (b): a pattern of `rule` matches `text` about the candidate, and no exception does."""
+    if first_match(rule.exceptions, text):
+        return False
+    return any(_about_candidate(text, m) for p in rule.patterns for m in rx(p).finditer(text))
+
 
 def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> list[Flag]:
-    """Interviewer sentences that touch a protected characteristic. One flag per segment and category.
+    """Interviewer questions (or requests for information) to the candidate about a protected characteristic of
+    the candidate or their household. One flag per segment and category.
 
-    Only interviewer turns are judged: a candidate volunteering personal information is never flagged.
+    Only interviewer turns are judged: a candidate volunteering personal information is never flagged, and
+    neither is an interviewer's statement (a company pitch, the benefits, small talk) or a question about
+    customers, the company or other people.
     """
     rules = rules or _bundled_must_not_ask()
     flags: list[Flag] = []
     for seg in t.by_role(Role.interviewer):
+        sents = sentences(seg.text)
         hits: dict[str, tuple[MustNotAskRule, list[str]]] = {}
-        for sent in sentences(seg.text):
+        for i, sent in enumerate(sents):
+            nxt = sents[i + 1] if i + 1 < len(sents) else None
             text = match_text(sent)
+            asks = _asks(sent, nxt)
+            follow_up = (not asks and nxt is not None and nxt.rstrip().endswith("?")
+                         and len(words(nxt)) <= _FOLLOW_UP_MAX_WORDS and _FOLLOW_UP.match(match_text(nxt)))
+            if not (asks or follow_up):
+                continue
+            quote = [sent] + ([nxt] if nxt is not None and (follow_up or _TAG.match(nxt.strip())) else [])
             for rule in rules.rules:
-                if first_match(rule.patterns, text) and not first_match(rule.exceptions, text):
+                if _topic(rule, text):
                     entry = hits.setdefault(rule.category, (rule, []))
-                    if sent not in entry[1]:
-                        entry[1].append(sent)
-        for category, (rule, sents) in hits.items():
+                    entry[1].extend(q for q in quote if q not in entry[1])
+        for category, (rule, sents_) in hits.items():
             flags.append(Flag(kind="must_not_ask", rule_id=rule.id, category=category, segment_id=seg.id,
-                              start_s=seg.start_s, time=fmt_time(seg.start_s), line=seg.text, quote=" ".join(sents),
-                              explanation=" ".join(rule.explanation.split()),
+                              start_s=seg.start_s, time=fmt_time(seg.start_s), line=seg.text,
+                              quote=" ".join(sents_), explanation=" ".join(rule.explanation.split()),
                               lawful_alternative=" ".join(rule.lawful_alternative.split()) or None))
     return flags
 

@@ -137,15 +137,16 @@ def match_text(s: str) -> str:
     return fold(s).replace("\u2026", "...")
 
 
-@lru_cache(maxsize=512)
-def _rx(pattern: str) -> re.Pattern:
+@lru_cache(maxsize=1024)
+def rx(pattern: str) -> re.Pattern:
+    """A rule pattern compiled (case-insensitive), cached."""
     return re.compile(pattern, re.IGNORECASE)
 
 
 def first_match(patterns: list[str], text: str) -> re.Match | None:
     """The first of `patterns` (case-insensitive regexes) found in `text`, or None."""
     for p in patterns:
-        m = _rx(p).search(text)
+        m = rx(p).search(text)
         if m:
             return m
     return None
