@@ -19,6 +19,7 @@ from evaluator.coach.questions import (
     Reviewer,
     find_must_not_ask,
     find_question_quality,
+    prohibited_questions,
     verify_flags,
 )
 from evaluator.coach.recommend import recommend
@@ -64,6 +65,6 @@ __all__ = [
     "MustNotAskRules", "QualityRule", "QualityRules", "QuestionCoverage", "Recommendation", "Reviewer",
     "SpeakerShare", "Structure", "SummaryRow", "TalkTime", "category_name", "check_directions", "check_structure",
     "coach", "find_must_not_ask", "find_question_quality", "load_must_not_ask_rules", "load_quality_rules",
-    "measure_talk_time", "merge_rules", "parse_rules", "recommend", "render_coach_html",
+    "measure_talk_time", "merge_rules", "parse_rules", "prohibited_questions", "recommend", "render_coach_html",
     "render_coach_markdown", "render_summary_markdown", "summarize", "verify_flags",
 ]

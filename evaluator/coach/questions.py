@@ -7,7 +7,15 @@ import re
 from typing import Any, Callable
 
 from evaluator.coach.report import CoachReport, Flag
-from evaluator.coach.rules import MustNotAskRule, MustNotAskRules, QualityRule, QualityRules, first_match, match_text, rx
+from evaluator.coach.rules import (
+    MustNotAskRule,
+    MustNotAskRules,
+    QualityRule,
+    QualityRules,
+    first_match,
+    match_text,
+    rx,
+)
 from evaluator.text import content_words, fmt_time, normalize, sentences, words
 from evaluator.transcript import Role, Segment, Transcript
 
@@ -195,6 +203,13 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
                               quote=" ".join(sents_), explanation=" ".join(rule.explanation.split()),
                               lawful_alternative=" ".join(rule.lawful_alternative.split()) or None))
     return flags
+
+
+def prohibited_questions(transcript: Transcript, rules: MustNotAskRules | None = None) -> list[Flag]:
+    """The questions that must not be asked in an interview whose roles are set (by `roles.assign_roles`),
+    each with its segment and time: for the draft scorecard and the coverage audit, which show them next to
+    their own results. `rules` default to the bundled ones. The same flags as the coaching report's."""
+    return find_must_not_ask(transcript, rules)
 
 
 # ---------------------------------------------------------------- question quality

@@ -331,11 +331,7 @@ def render_coach_markdown(report: CoachReport) -> str:
     L += ["## Questions an interviewer must not ask", ""]
     if not r.must_not_ask:
         L += ["None found.", ""]
-    for f in r.must_not_ask:
-        L.append(f"- **{category_name(f.category)}** — {f.time} `{f.segment_id}`: \"{md_escape(f.quote)}\"")
-        L.append(f"  {f.explanation}")
-        if f.lawful_alternative:
-            L.append(f"  Lawful alternative: {f.lawful_alternative}")
+    L += must_not_ask_lines(r.must_not_ask)
     L.append("")
 
     L += ["## Question quality", ""]
@@ -352,6 +348,18 @@ def render_coach_markdown(report: CoachReport) -> str:
             L.append(f"  {f.explanation}")
         L.append("")
     return "\n".join(L).rstrip() + "\n"
+
+
+def must_not_ask_lines(flags: list[Flag]) -> list[str]:
+    """Markdown list items for must-not-ask flags: category, time, segment, the words, why, what to ask instead.
+    Shared by the coaching report, the coverage audit and the scorecards."""
+    out: list[str] = []
+    for f in flags:
+        out.append(f"- **{category_name(f.category)}** — {f.time} `{f.segment_id}`: \"{md_escape(f.quote)}\"")
+        out.append(f"  {f.explanation}")
+        if f.lawful_alternative:
+            out.append(f"  Lawful alternative: {f.lawful_alternative}")
+    return out
 
 
 def render_coach_html(report: CoachReport) -> str:
