@@ -27,17 +27,20 @@ def expected_categories(case: dict) -> set[str]:
     return set(flag if isinstance(flag, list) else [flag])
 
 
-def interviewer_turn(say: str, after: str | None = None) -> Transcript:
-    """A transcript: the candidate's `after` line (if any), the interviewer's `say`, a short reply."""
-    lines = ([("Cal", Role.candidate, after)] if after else []) + [("Ivy", Role.interviewer, say),
-                                                                   ("Cal", Role.candidate, "Okay.")]
+def interviewer_turn(say: str, after: str | None = None, asked: str | None = None) -> Transcript:
+    """A transcript: the interviewer's earlier question `asked` and the candidate's `after` line (if any), the
+    interviewer's `say` (the last interviewer segment), a short reply."""
+    lines = ([("Ivy", Role.interviewer, asked)] if asked else []) + ([("Cal", Role.candidate, after)] if after else [])
+    lines += [("Ivy", Role.interviewer, say), ("Cal", Role.candidate, "Okay.")]
     return Transcript(segments=[Segment(id=segment_id(i), start_s=10.0 * i, speaker=sp, role=role, text=text)
                                 for i, (sp, role, text) in enumerate(lines)])
 
 
 def flagged_categories(case: dict) -> set[str]:
-    """The categories the rules flag in a case's interviewer turn."""
-    return {f.category for f in find_must_not_ask(interviewer_turn(case["say"], case.get("after")))}
+    """The categories the rules flag in a case's `say` turn."""
+    t = interviewer_turn(case["say"], case.get("after"), case.get("asked"))
+    said = t.segments[-2].id
+    return {f.category for f in find_must_not_ask(t) if f.segment_id == said}
 
 
 def test_cases_cover_every_category_and_both_outcomes():

@@ -71,15 +71,17 @@ _REQUEST = re.compile(
     r"i (assume|presume|suppose|gather|imagine|bet|take it|guess)|i'?m (assuming|guessing|presuming|betting)|"
     r"i'?d (guess|imagine|assume|bet))\b", re.I)
 _PROBE_START = re.compile(_LEAD + r"(?:you (must|probably|obviously|clearly)\b|"
-                          r"you'?(re|ve) (probably|obviously|clearly|not)\b|so you\b)", re.I)
+                          r"you'?(re|ve) (probably|obviously|clearly|not)\b|"
+                          r"so you('re| are| were| must| don'?t| aren'?t| weren'?t| haven'?t| never| grew)\b)", re.I)
 # "You don't have kids. Right?": a statement made into a question by the tag after it.
 _TAG = re.compile(r"^(right|correct|yes|yeah|no|true|am i right|is that right|is that so|is that true|is it|is he|"
                   r"is she|or not|don'?t you|do you|aren'?t you|are you|isn'?t it|yeah\?? or no)\s*\?$", re.I)
 # "You mentioned your daughter. How old is she?": a short question that asks about what the previous
 # sentence named.
 _FOLLOW_UP = re.compile(
-    _LEAD + r"(?:how old (is|are|was|were) (he|she|they|it)|how many( of them)?\b|what (are|were|is|'s) "
-    r"(his|her|their) names?|who (watches|looks after|takes care of|minds|picks up|is watching) (him|her|them)|"
+    _LEAD + r"(?:how old (is|are|was|were) (he|she|they|it)|how many (of them|do you have)\b|what (are|were|is|'s) "
+    r"(his|her|their) names?|who (watches|looks after|takes care of|minds|picks up|is watching|covers|will cover|"
+    r"will watch|is covering) (him|her|them)|"
     r"where(?:'s| is| are|'re| was| were| did| do| does)? (it|that|he|she|they|them)\b.*\b(from|born|grow up|"
     r"grew up|raised)|what (does|do|did) (he|she|they) do|when (is|are) (he|she|it|they|the baby) due|"
     r"(is|are|was|were) (he|she|they|it|that) (yours|from|born|still|married|religious|expecting))\b", re.I)
@@ -98,6 +100,7 @@ _HOUSEHOLD = frozenset("""kids kid children child husband wife spouse partner so
     mother dad father grandparents relatives ancestors boyfriend girlfriend fiance fiancee baby""".split())
 # ... and bare "parents", "families" are usually customers (of a school, a childcare center).
 _HOUSEHOLD_OR_CUSTOMERS = frozenset("parents parent family families folks people".split())
+_PARTNER_OF = frozenset("your you a the any or and my his her their our life domestic".split())
 # A topic word used as a modifier of a business noun is about the business: "childcare centers",
 # "parental leave policy", "health coverage", "retirement communities".
 _BUSINESS_HEAD = re.compile(
@@ -111,7 +114,8 @@ _BUSINESS_HEAD = re.compile(
 _SCAN_WORDS = 12
 # "I" asking ("I assume...", "I have to ask...") is the asker, not the owner of what is asked about.
 _ASKING = re.compile(r"^i (assume|presume|suppose|gather|imagine|bet|take it|guess|wonder|wondered|noticed|notice|"
-                     r"think|hear|heard|see|saw|just|only|was wondering|have to|need to|want to|would like|ask)\b")
+                     r"think|hear|heard|see|saw|just|only|was wondering|have to|need to|want to|would like|ask|love|"
+                     r"like|adore|couldnt help)\b")
 _ASKER = frozenset("i we me us".split())
 
 
@@ -131,6 +135,8 @@ def _owner(words_: list[str], i: int) -> str | None:
         return "other"  # "your customers", "your team"
     if w in _SECOND_PERSON:
         return "candidate"
+    if w == "partner" and prev not in _PARTNER_OF:
+        return "other"  # "your finance partner", "a business partner"
     if w in _HOUSEHOLD or w in _HOUSEHOLD_OR_CUSTOMERS:
         if prev in ("your", "you"):
             return "candidate"
@@ -140,14 +146,17 @@ def _owner(words_: list[str], i: int) -> str | None:
     return None
 
 
-def _about_candidate(text: str, m: re.Match) -> bool:
-    """(b) The topic matched at `m` is the candidate's: named with "you"/"your", or nobody else's nearby."""
+def _about_candidate(text: str, m: re.Match, *, named: bool = False) -> bool:
+    """(b) The topic matched at `m` is the candidate's: named with "you"/"your", or nobody else's nearby.
+    With `named`, "you"/"your" must be in the match or just before it ("your kids", "you're expecting")."""
     inside = normalize(m.group(0)).split()
     if any(w in _SECOND_PERSON for w in inside):
         return True
     if _BUSINESS_HEAD.match(text[m.end():]):
         return False
     before = normalize(text[:m.start()]).split()
+    if named:
+        return any(w in _SECOND_PERSON for w in before[-2:])
     for i in range(len(before) - 1, max(-1, len(before) - 1 - _SCAN_WORDS), -1):
         if before[i] == "i" and _ASKING.match(" ".join(before[i:i + 3])):
             continue
@@ -164,11 +173,11 @@ def _about_candidate(text: str, m: re.Match) -> bool:
     return True  # nobody else named: the interviewer is asking the candidate
 
 
-def _topic(rule: MustNotAskRule, text: str) -> bool:
+def _topic(rule: MustNotAskRule, text: str, *, named: bool = False) -> bool:
     """(c) and (b): a pattern of `rule` matches `text` about the candidate, and no exception does."""
     if first_match(rule.exceptions, text):
         return False
-    return any(_about_candidate(text, m) for p in rule.patterns for m in rx(p).finditer(text))
+    return any(_about_candidate(text, m, named=named) for p in rule.patterns for m in rx(p).finditer(text))
 
 
 def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> list[Flag]:
@@ -177,32 +186,80 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
 
     Only interviewer turns are judged: a candidate volunteering personal information is never flagged, and
     neither is an interviewer's statement (a company pitch, the benefits, small talk) or a question about
-    customers, the company or other people.
+    customers, the company or other people. A question that follows the topic up ("Oh, how old are they?"
+    after the candidate mentions their kids; "Even something silly in college?" after "Ever been arrested?")
+    is flagged with it.
     """
     rules = rules or _bundled_must_not_ask()
     flags: list[Flag] = []
-    for seg in t.by_role(Role.interviewer):
+    asked_before: list[MustNotAskRule] = []  # what the interviewer's last question touched
+    said = ""  # the candidate's last turn, in the second person ("my kids" -> "your kids")
+    for seg in t.segments:
+        if seg.role == Role.candidate:
+            said = _second_person(match_text(seg.text))
+        if seg.role != Role.interviewer:
+            continue
         sents = sentences(seg.text)
         hits: dict[str, tuple[MustNotAskRule, list[str]]] = {}
         for i, sent in enumerate(sents):
             nxt = sents[i + 1] if i + 1 < len(sents) else None
             text = match_text(sent)
             asks = _asks(sent, nxt)
-            follow_up = (not asks and nxt is not None and nxt.rstrip().endswith("?")
-                         and len(words(nxt)) <= _FOLLOW_UP_MAX_WORDS and _FOLLOW_UP.match(match_text(nxt)))
+            follow_up = not asks and nxt is not None and nxt.rstrip().endswith("?") and _asks_about_it(nxt)
             if not (asks or follow_up):
                 continue
             quote = [sent] + ([nxt] if nxt is not None and (follow_up or _TAG.match(nxt.strip())) else [])
-            for rule in rules.rules:
-                if _topic(rule, text):
-                    entry = hits.setdefault(rule.category, (rule, []))
-                    entry[1].extend(q for q in quote if q not in entry[1])
+            found = [rule for rule in rules.rules if _topic(rule, text)]
+            if asks and not found and not any(first_match(rule.patterns, text) for rule in rules.rules):
+                found = _followed_up(text, asked_before, said if i == 0 else "", rules)
+            for rule in found:
+                entry = hits.setdefault(rule.category, (rule, []))
+                entry[1].extend(q for q in quote if q not in entry[1])
+            if asks:
+                asked_before = found
+        said = ""
         for category, (rule, sents_) in hits.items():
             flags.append(Flag(kind="must_not_ask", rule_id=rule.id, category=category, segment_id=seg.id,
                               start_s=seg.start_s, time=fmt_time(seg.start_s), line=seg.text,
                               quote=" ".join(sents_), explanation=" ".join(rule.explanation.split()),
                               lawful_alternative=" ".join(rule.lawful_alternative.split()) or None))
     return flags
+
+
+# A question about something named before: "Is that Irish?", "does he work too?", "how old are they?".
+_ABOUT_IT = re.compile(_LEAD + r"(?:(is|was|are|were|does|did|do|will|would) (that|it|this|he|she|they)\b)", re.I)
+_REFERS = re.compile(r"\b(that|it|this|they|them|he|him|she|her|those)\b", re.I)
+_ELLIPTICAL_WORDS = 6
+_FIRST_PERSON = [(re.compile(p, re.I), r) for p, r in (
+    (r"\bI'm\b", "you're"), (r"\bI've\b", "you've"), (r"\bI'd\b", "you'd"), (r"\bI'll\b", "you'll"),
+    (r"\bI am\b", "you are"), (r"\bI\b", "you"), (r"\bmy\b", "your"), (r"\bme\b", "you"),
+    (r"\bmyself\b", "yourself"), (r"\bmine\b", "yours"))]
+
+
+def _second_person(text: str) -> str:
+    """The candidate's words as if said to them ("my kids" -> "your kids"), so the rules' patterns apply."""
+    for pattern, repl in _FIRST_PERSON:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def _asks_about_it(sent: str) -> bool:
+    """A short question about something just named: an attribute ("how old are they?", "who watches them?")
+    or what it is ("Is that Irish?")."""
+    text = match_text(sent)
+    return len(words(text)) <= _FOLLOW_UP_MAX_WORDS and bool(_FOLLOW_UP.match(text) or _ABOUT_IT.match(text))
+
+
+def _followed_up(text: str, asked_before: list[MustNotAskRule], said: str,
+                 rules: MustNotAskRules) -> list[MustNotAskRule]:
+    """The rules a question with no topic of its own follows up: the interviewer's last question's ("Do you have
+    little ones?" ... "Who watches them while you're on the phones?"), or what the candidate just said about
+    themselves or their household ("my kids get out at four" -> "Oh, how old are they?")."""
+    if asked_before and len(words(text)) <= _FOLLOW_UP_MAX_WORDS and _FOLLOW_UP.match(text):
+        return asked_before
+    if said and _asks_about_it(text):
+        return [rule for rule in rules.rules if _topic(rule, said, named=True)]
+    return []
 
 
 def prohibited_questions(transcript: Transcript, rules: MustNotAskRules | None = None) -> list[Flag]:
