@@ -56,12 +56,14 @@ def _quality_rules() -> QualityRules:
 _LEAD = r"^(?:(?:and|so|but|also|okay|ok|alright|now|well|oh|um|uh|just|then|right|great|sorry|last thing|" \
         r"one more thing|quick question|out of curiosity|by the way)[,:]?\s+)*"
 # A question whose "?" the transcriber dropped opens with a question word and a verb, or an auxiliary and a
-# subject ("where did you", "are you"); "where we're located" is not a question.
+# subject ("where did you", "are you"), on the words as written: `roles.is_question` (a turn-level test for
+# role inference) reads "Where we're located, ..." as "where were" and so as a question.
 _ASK_START = re.compile(
     _LEAD + r"(?:(?:how|what|where|when|which|who|whose|why)(?:'s|'d|'re)?\s+(?:is|are|was|were|do|does|did|"
     r"would|could|can|will|have|has|had|should|old|many|much|long|often|year|kind|sort|type|country|church|"
-    r"languages?|holidays?)\b|(?:are|were|is|was|do|does|did|have|has|had|will|would|could|can)\s+(?:you|your|"
-    r"there|they|that|it|anyone|someone)\b|(?:any|ever)\b)", re.I)
+    r"languages?|holidays?)\b|(?:how|what|where|when|who|which)'(?:s|d|re)\b|"
+    r"(?:are|were|is|was|do|does|did|have|has|had|will|would|could|can|should)\s+(?:you|your|there|they|that|it|"
+    r"anyone|someone)\b|(?:any|ever)\b)", re.I)
 _REQUEST = re.compile(
     r"\b(tell me|i'?d (like|love) to (know|hear)|i (want|need|have|had) to (know|ask)|"
     r"mind (me asking|my asking|sharing|telling|if i ask)|(can|could|would) you (share|tell|let me know)|"
