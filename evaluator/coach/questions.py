@@ -102,6 +102,7 @@ _HOUSEHOLD = frozenset("""kids kid children child husband wife spouse partner so
     mother dad father grandparents relatives ancestors boyfriend girlfriend fiance fiancee baby""".split())
 # ... and bare "parents", "families" are usually customers (of a school, a childcare center).
 _HOUSEHOLD_OR_CUSTOMERS = frozenset("parents parent family families folks people".split())
+# "partner" is a household member after these words, else a business partner ("your finance partner").
 _PARTNER_OF = frozenset("your you a the any or and my his her their our life domestic".split())
 # A topic word used as a modifier of a business noun is about the business: "childcare centers",
 # "parental leave policy", "health coverage", "retirement communities".
