@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from pydantic import BaseModel, Field
 
 from evaluator.align import Alignment, ExtraQuestion, StageGuess, align
+from evaluator.coach import Flag, MustNotAskRules, prohibited_questions
 from evaluator.guide import Guide, Stage
 from evaluator.transcript import Role, Transcript
 
@@ -51,6 +52,8 @@ class InterviewCoverage(BaseModel):
     out_of_order: bool = False
     directions_given: bool = False
     extra_questions: list[ExtraQuestion] = Field(default_factory=list)
+    prohibited_questions: list[Flag] = Field(
+        default_factory=list, description="Interviewer questions that must not be asked (evaluator.coach).")
     warnings: list[str] = Field(default_factory=list)
     alignment: Alignment
 
@@ -98,8 +101,9 @@ def _names(t: Transcript, role: Role) -> list[str]:
 
 
 def interview_coverage(t: Transcript, guide: Guide, stage: Stage, *, detection: StageGuess | None = None,
-                       alignment: Alignment | None = None) -> InterviewCoverage:
-    """Audit one interview against one stage."""
+                       alignment: Alignment | None = None, rules: MustNotAskRules | None = None) -> InterviewCoverage:
+    """Audit one interview against one stage, with the questions that must not be asked (`rules` default to the
+    bundled must-not-ask rules)."""
     al = alignment or align(t, stage, guide=guide)
     rows = []
     for m in al.questions:
@@ -119,7 +123,8 @@ def interview_coverage(t: Transcript, guide: Guide, stage: Stage, *, detection: 
         interviewers=_names(t, Role.interviewer), candidates=_names(t, Role.candidate),
         asked=asked, total=len(rows), asked_pct=round(100.0 * asked / len(rows), 1) if rows else 0.0,
         questions=rows, out_of_order=orders != sorted(orders), directions_given=bool(al.directions_segment_ids),
-        extra_questions=al.extra_questions, warnings=list(t.meta.warnings) + al.warnings, alignment=al,
+        extra_questions=al.extra_questions, prohibited_questions=prohibited_questions(t, rules),
+        warnings=list(t.meta.warnings) + al.warnings, alignment=al,
     )
 
 

@@ -125,7 +125,10 @@ def render_coverage_markdown(cov) -> str:
     out.append(f"- **Required questions asked: {cov.asked}/{cov.total} ({cov.asked_pct:.0f}%)**"
                + ("; asked out of guide order" if cov.out_of_order else ""))
     out.append(f"- Directions shared with the candidate: {'yes' if cov.directions_given else 'not found'}")
+    n = len(cov.prohibited_questions)
+    out.append(f"- **Questions that must not be asked: {n}**" + (" — see below" if n else ""))
     out.append("")
+    out += _prohibited_section(cov.prohibited_questions)
     if cov.total:
         rows = []
         for q in cov.questions:
@@ -167,8 +170,10 @@ def render_batch_markdown(b) -> str:
     out += ["## Per interview", ""]
     rows = [[Path(i.source).name, ", ".join(i.interviewers) or "?", i.stage_id, f"{i.asked}/{i.total}",
              f"{i.asked_pct:.0f}%", sum(len(q.areas_not_probed) for q in i.questions),
-             ", ".join(q.question_id for q in i.questions if not q.asked) or "—"] for i in b.interviews]
-    out += [md_table(["interview", "interviewer", "stage", "asked", "%", "areas not probed", "skipped"], rows), ""]
+             ", ".join(q.question_id for q in i.questions if not q.asked) or "—",
+             f"**{len(i.prohibited_questions)}**" if i.prohibited_questions else "0"] for i in b.interviews]
+    out += [md_table(["interview", "interviewer", "stage", "asked", "%", "areas not probed", "skipped",
+                      "must not ask"], rows), ""]
     out += ["## Per interviewer", ""]
     rows = [[s.interviewer, s.interviews, f"{s.asked_pct:.0f}%", s.areas_not_probed, ", ".join(s.often_skipped) or "—"]
             for s in sorted(b.per_interviewer, key=lambda s: s.asked_pct)]
@@ -183,6 +188,42 @@ def render_batch_markdown(b) -> str:
     if b.failures:
         out += ["## Could not be audited", ""] + [f"- `{f.source}`: {f.error}" for f in b.failures] + [""]
     return "\n".join(out).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------- questions that must not be asked
+
+
+def _prohibited_section(flags: list, *, note: str = "") -> list[str]:
+    """A Markdown section listing the questions that must not be asked (nothing when there are none)."""
+    if not flags:
+        return []
+    from evaluator.coach.report import must_not_ask_lines
+
+    out = ["## Questions that must not be asked", "",
+           f"**Questions that must not be asked: {len(flags)}** — each below with its time and segment." + note, ""]
+    return out + must_not_ask_lines(flags) + [""]
+
+
+def _prohibited_html(flags: list) -> list[str]:
+    """The HTML section listing the questions that must not be asked (nothing when there are none)."""
+    if not flags:
+        return []
+    from evaluator.coach.rules import category_name
+
+    e = html.escape
+    o = ['<h2 id="must-not-ask">Questions that must not be asked</h2>',
+         f'<div class="banner"><b>Questions that must not be asked: {len(flags)}</b>. {e(_PROHIBITED_NOTE)}</div><ul>']
+    for f in flags:
+        alt = (f'<br><span class="sub">Lawful alternative: {e(f.lawful_alternative)}</span>'
+               if f.lawful_alternative else "")
+        o.append(f'<li class="warn"><b>{e(category_name(f.category))}</b> — {e(f.time)} ({e(f.segment_id)}): '
+                 f"\u201c{e(' '.join(f.quote.split()))}\u201d"
+                 f'<br><span class="sub">{e(f.explanation)}</span>{alt}</li>')
+    return o + ["</ul>"]
+
+
+_PROHIBITED_NOTE = ("The interviewer asked about protected characteristics: the answers must play no part in the "
+                    "decision. The coaching report (interview-eval coach) has more.")
 
 
 # ---------------------------------------------------------------- writers registry
@@ -361,6 +402,7 @@ def render_scorecard_markdown(card) -> str:
         out.append(f"- Created {card.created_at} in {card.elapsed_s:.1f} s; {card.usage.total_tokens} tokens; quotes: "
                    f"{ev.proposed} proposed, {ev.verified} verified, {ev.dropped} dropped")
     out.append("")
+    out += _prohibited_section(card.prohibited_questions, note=" " + _PROHIBITED_NOTE)
     rows = []
     for p, d, fs in scorecard_rows(card):
         n = len(p.quotes) + (len(d.added_quotes) if d else 0)
@@ -451,6 +493,7 @@ def render_scorecard_html(card) -> str:
         o.append(f'<p class="meta"><b>Draft sha256:</b> <code>{e(card.draft_sha256[:16])}…</code>'
                  + (f" &nbsp; <b>Replaces:</b> <code>{e(card.previous_sha256[:16])}…</code>"
                     if card.previous_sha256 else "") + "</p>")
+    o += _prohibited_html(card.prohibited_questions)
     # summary
     o.append("<h2>Summary</h2><table><thead><tr><th>Criterion</th><th>Kind</th><th>AI proposal</th>"
              + ("<th>Final</th><th>Decision</th>" if final else "") + "<th>Quotes</th></tr></thead><tbody>")

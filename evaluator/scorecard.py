@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evaluator.coach.report import Flag
 from evaluator.transcript import Transcript
 
 NOT_ENOUGH_INFORMATION = "Not Enough Information Gathered to Evaluate"
@@ -162,6 +163,8 @@ class Draft(_Model):
     elapsed_s: float = 0.0
     coverage: dict = Field(default_factory=dict, description="Questions asked/total and per-question summary.")
     injection_flags: list[InjectionFlag] = Field(default_factory=list)
+    prohibited_questions: list[Flag] = Field(
+        default_factory=list, description="Interviewer questions that must not be asked (evaluator.coach).")
     redacted: bool = False
     warnings: list[str] = Field(default_factory=list)
     transcript: Transcript = Field(description="The transcript the evidence points into (self-contained draft).")
@@ -217,6 +220,8 @@ class FinalScorecard(_Model):
     criteria: list[FinalCriterion]
     coverage: dict = Field(default_factory=dict)
     injection_flags: list[InjectionFlag] = Field(default_factory=list)
+    prohibited_questions: list[Flag] = Field(
+        default_factory=list, description="Interviewer questions that must not be asked (from the draft).")
     warnings: list[str] = Field(default_factory=list)
     notes: str = ""
     seal: str | None = Field(default=None, description="SHA-256 of everything above, written by `review`: a final "

@@ -26,12 +26,11 @@ from evaluator.coach import (
     render_coach_html,
     render_coach_markdown,
     render_summary_markdown,
-    sentences,
     summarize,
     verify_flags,
 )
 from evaluator.errors import InputFileError, TranscriptError, UsageError
-from evaluator.text import normalize
+from evaluator.text import normalize, sentences
 from evaluator.transcript import Role, Segment, Transcript, segment_id
 
 DATA = Path(__file__).parent / "data" / "coach"
@@ -93,11 +92,14 @@ _RESULTS: dict = {}
 
 
 def evaluate_set() -> dict:
-    """Coach every labelled transcript once; match flags to labels; return per-family counts and misses."""
+    """Coach every labelled transcript once; match flags to labels; return per-family and per-category counts,
+    misses, and must-not-ask flags on lines labelled lawful."""
     if _RESULTS:
         return _RESULTS
     counts = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FAMILIES}
+    categories: dict = {}
     misses: list[str] = []
+    lawful_hits: list[str] = []
     reports = {}
     for lf in LABEL_FILES:
         lab = yaml.safe_load(lf.read_text(encoding="utf-8"))
@@ -105,15 +107,23 @@ def evaluate_set() -> dict:
         g, stage = load_stage(lab["guide"], lab["stage"])
         report = coach(t, stage, guide=g, interviewer=lab["interviewer"], candidate=lab["candidate"])
         reports[lf.stem] = report
-        match_flags(report, lab.get("flags") or [], counts, misses, lf.stem)
-    _RESULTS.update(counts=counts, misses=misses, reports=reports)
+        match_flags(report, lab.get("flags") or [], counts, misses, lf.stem, categories=categories)
+        lawful_hits += lawful_flagged(report, [x["line"] for x in lab.get("lawful") or []], lf.stem)
+    _RESULTS.update(counts=counts, categories=categories, misses=misses, lawful_hits=lawful_hits, reports=reports)
     return _RESULTS
 
 
 def match_flags(report, expected: list[dict], counts: dict, misses: list[str], name: str, *,
-                text_key: str = "line", category=lambda c: c) -> None:
+                text_key: str = "line", category=lambda c: c, categories: dict | None = None) -> None:
     """Match a report's flags to labelled ones (same kind, same category for must-not-ask, the labelled text
-    inside the flagged line), adding true/false positives and misses to `counts` and `misses`."""
+    inside the flagged line), adding true/false positives and misses to `counts` and `misses`, and, per
+    must-not-ask category, to `categories` when given."""
+
+    def tally(kind: str, cat, outcome: str) -> None:
+        counts[kind][outcome] += 1
+        if categories is not None and kind == "must_not_ask":
+            categories.setdefault(cat or "?", {"tp": 0, "fp": 0, "fn": 0})[outcome] += 1
+
     used = [False] * len(expected)
     for f in report.must_not_ask + report.question_quality:
         hit = None
@@ -126,15 +136,32 @@ def match_flags(report, expected: list[dict], counts: dict, misses: list[str], n
                 hit = i
                 break
         if hit is None:
-            counts[f.kind]["fp"] += 1
+            tally(f.kind, f.category, "fp")
             misses.append(f"FP {name} {f.kind}/{f.category or ''} {f.segment_id}: {f.quote!r}")
         else:
             used[hit] = True
-            counts[f.kind]["tp"] += 1
+            tally(f.kind, f.category, "tp")
     for e, u in zip(expected, used):
         if not u:
-            counts[e["kind"]]["fn"] += 1
+            tally(e["kind"], category(e.get("category")), "fn")
             misses.append(f"FN {name} {e['kind']}/{e.get('category', '')}: {e[text_key]!r}")
+
+
+def lawful_flagged(report, snippets: list[str], name: str) -> list[str]:
+    """Must-not-ask flags on lines that contain a snippet labelled lawful, one line each."""
+    return [f"{name} {f.segment_id} flagged {f.category}: {law!r}"
+            for law in snippets for f in report.must_not_ask if normalize(law) in normalize(f.line)]
+
+
+def print_pr(counts: dict, categories: dict | None = None) -> None:
+    """Print precision and recall per flag family and, when given, per must-not-ask category."""
+    for fam, c in counts.items():
+        p, r = pr(c)
+        print(f"  {fam:<14} tp={c['tp']:>3} fp={c['fp']:>3} fn={c['fn']:>3}  precision={p:.2f} recall={r:.2f}")
+    for cat, c in sorted((categories or {}).items()):
+        p, r = pr(c)
+        print(f"    must_not_ask/{cat:<36} tp={c['tp']:>3} fp={c['fp']:>3} fn={c['fn']:>3}  "
+              f"precision={p:.2f} recall={r:.2f}")
 
 
 def pr(c: dict) -> tuple[float, float]:
@@ -170,20 +197,20 @@ def test_precision_and_recall_per_flag_family_meet_targets():
     print()
     for line in res["misses"]:
         print("  " + line)
-    rows = []
-    for fam in FAMILIES:
-        p, r = pr(counts[fam])
-        rows.append((fam, p, r))
-        print(f"  {fam:<14} tp={counts[fam]['tp']:>3} fp={counts[fam]['fp']:>3} fn={counts[fam]['fn']:>3}  "
-              f"precision={p:.2f} recall={r:.2f}")
+    print_pr(counts, res["categories"])
     q = _sum(counts, FAMILIES[1:])
     qp, qr = pr(q)
     mp, mr = pr(counts["must_not_ask"])
     print(f"COACH SUMMARY: must_not_ask precision={mp:.2f} recall={mr:.2f}; "
           f"question_quality precision={qp:.2f} recall={qr:.2f} over {len(LABEL_FILES)} transcripts")
     assert mp >= 0.9 and mr >= 0.9
-    for fam, p, r in rows[1:]:
+    for fam in FAMILIES[1:]:
+        p, r = pr(counts[fam])
         assert p >= 0.8 and r >= 0.8, (fam, p, r)
+
+
+def test_labelled_lawful_lines_are_not_flagged_must_not_ask():
+    assert evaluate_set()["lawful_hits"] == []
 
 
 def test_clean_interview_and_role_play_raise_no_flags():
@@ -278,6 +305,37 @@ def test_bundled_rules_validate_and_cover_every_category():
             "disability_health", "sexual_orientation_gender_identity", "arrest_record", "military_discharge",
             "salary_history"} <= cats
     assert all(r.explanation and r.patterns for r in rules.rules)
+
+
+def test_rules_are_parsed_from_text_and_merged_without_reading_files():
+    from evaluator.coach import merge_rules, parse_rules
+
+    text = yaml.safe_dump({"version": "acme-3", "disable": ["arrest-record"],
+                           "rules": [{"id": "union", "category": "union_membership",
+                                      "patterns": [r"\\bunion member"], "explanation": "Protected."}]})
+    extra = parse_rules(text, "acme.yaml", MustNotAskRules)
+    rules = merge_rules(load_must_not_ask_rules(), [(extra, "acme.yaml")])
+    assert rules.version.endswith("+acme.yaml:acme-3")
+    ids = {r.id for r in rules.rules}
+    assert "union" in ids and "arrest-record" not in ids
+    with pytest.raises(InputFileError, match=r"acme.yaml: disable: no rule with id 'nope'"):
+        merge_rules(rules, [(MustNotAskRules(disable=["nope"]), "acme.yaml")])
+
+
+def test_coach_is_a_package_that_reads_no_files_and_has_one_role_inference():
+    import importlib
+
+    import evaluator.coach as pkg
+
+    for name in ("rules", "talk", "questions", "structure", "recommend", "report", "run"):
+        importlib.import_module(f"evaluator.coach.{name}")
+    sources = {p.name: p.read_text(encoding="utf-8") for p in Path(pkg.__file__).parent.glob("*.py")}
+    assert len(sources) >= 8
+    for name, src in sources.items():
+        for banned in ("read_text(", "open(", "except ImportError", "_fallback_roles", "_infer_roles_by_questions"):
+            assert banned not in src, (name, banned)
+    for gone in ("coach_file", "resolve_stage", "prepare_transcript"):
+        assert not hasattr(pkg, gone), gone
 
 
 # ---------------------------------------------------------------- question quality without a guide

@@ -20,7 +20,7 @@ from evaluator.formats import read_transcript
 from evaluator.guide import load_guide
 from evaluator.text import normalize
 
-from test_coach import FAMILIES, match_flags, pr
+from test_coach import FAMILIES, lawful_flagged, match_flags, pr, print_pr
 
 DATA = Path(__file__).parent / "data" / "coach_heldout"
 LABEL_FILES = sorted(DATA.glob("*.labels.yaml"))
@@ -57,6 +57,7 @@ def evaluate_heldout() -> dict:
         return _RESULTS
     guide = load_guide(GUIDE)
     counts = {f: {"tp": 0, "fp": 0, "fn": 0} for f in FAMILIES}
+    categories: dict = {}
     misses: list[str] = []
     lawful_hits: list[str] = []
     reports: dict[str, CoachReport] = {}
@@ -67,12 +68,9 @@ def evaluate_heldout() -> dict:
                        interviewer=lab["interviewer"], candidate=lab["candidate"])
         reports[lf.name] = report
         match_flags(report, lab.get("flags") or [], counts, misses, lf.name, text_key="snippet",
-                    category=rule_category)
-        for law in lab.get("lawful") or []:
-            for f in report.must_not_ask:
-                if normalize(law["snippet"]) in normalize(f.line):
-                    lawful_hits.append(f"{lf.name} {f.segment_id} flagged {f.category}: {law['snippet']!r}")
-    _RESULTS.update(counts=counts, misses=misses, lawful_hits=lawful_hits, reports=reports)
+                    category=rule_category, categories=categories)
+        lawful_hits += lawful_flagged(report, [x["snippet"] for x in lab.get("lawful") or []], lf.name)
+    _RESULTS.update(counts=counts, categories=categories, misses=misses, lawful_hits=lawful_hits, reports=reports)
     return _RESULTS
 
 
@@ -116,10 +114,7 @@ def test_heldout_precision_and_recall_meet_targets():
     print()
     for line in res["misses"]:
         print("  " + line)
-    for fam in FAMILIES:
-        p, r = pr(counts[fam])
-        print(f"  {fam:<14} tp={counts[fam]['tp']:>3} fp={counts[fam]['fp']:>3} fn={counts[fam]['fn']:>3}  "
-              f"precision={p:.2f} recall={r:.2f}")
+    print_pr(counts, res["categories"])
     quality = {k: sum(counts[f][k] for f in FAMILIES[1:]) for k in ("tp", "fp", "fn")}
     mp, mr = pr(counts["must_not_ask"])
     qp, qr = pr(quality)

@@ -1,0 +1,70 @@
+"""Interviewer coaching: how well was this interview conducted? Judges the interviewer, never the candidate.
+
+Everything here is offline and rule-based: talk time from segment times (or words), structure from the
+alignment to the guide, question-quality and must-not-ask flags from the YAML rules in `evaluator/rules/`.
+Every figure points at the segments behind it. An optional `reviewer` hook (e.g. an LLM pass) may add
+flags; each is checked against the transcript and dropped if its quote is not in an interviewer turn.
+
+The coach takes parsed data (a transcript, a guide stage, rules) and reads no files: the rules files are
+read by `evaluator.resources.load_must_not_ask_rules`, re-exported here.
+
+Modules: `rules` (rule models, parsing), `talk` (talk time), `questions` (must-not-ask and question form),
+`structure` (the guide), `recommend` (the three recommendations), `report` (report models, rendering),
+`run` (`coach`, `summarize`).
+"""
+
+from __future__ import annotations
+
+from evaluator.coach.questions import (
+    Reviewer,
+    find_must_not_ask,
+    find_question_quality,
+    prohibited_questions,
+    verify_flags,
+)
+from evaluator.coach.recommend import recommend
+from evaluator.coach.report import (
+    QUALITY_KINDS,
+    REPORT_SCHEMA_VERSION,
+    CoachReport,
+    CoachSummary,
+    DirectionsCheck,
+    Flag,
+    FlagKind,
+    Interruption,
+    LineRef,
+    Monologue,
+    QuestionCoverage,
+    Recommendation,
+    SpeakerShare,
+    Structure,
+    SummaryRow,
+    TalkTime,
+    render_coach_html,
+    render_coach_markdown,
+    render_summary_markdown,
+)
+from evaluator.coach.rules import (
+    CATEGORY_NAMES,
+    MustNotAskRule,
+    MustNotAskRules,
+    QualityRule,
+    QualityRules,
+    category_name,
+    merge_rules,
+    parse_rules,
+)
+from evaluator.coach.run import coach, summarize
+from evaluator.coach.structure import check_directions, check_structure
+from evaluator.coach.talk import TALK_SHARE_LIMIT, measure_talk_time
+from evaluator.resources import load_must_not_ask_rules, load_quality_rules
+
+__all__ = [
+    "CATEGORY_NAMES", "QUALITY_KINDS", "REPORT_SCHEMA_VERSION", "TALK_SHARE_LIMIT", "CoachReport", "CoachSummary",
+    "DirectionsCheck", "Flag", "FlagKind", "Interruption", "LineRef", "Monologue", "MustNotAskRule",
+    "MustNotAskRules", "QualityRule", "QualityRules", "QuestionCoverage", "Recommendation", "Reviewer",
+    "SpeakerShare", "Structure", "SummaryRow", "TalkTime", "category_name", "check_directions", "check_structure",
+    "coach", "find_must_not_ask", "find_question_quality", "load_must_not_ask_rules", "load_quality_rules",
+    "measure_talk_time", "merge_rules", "parse_rules", "prohibited_questions", "recommend", "render_coach_html",
+    "render_coach_markdown", "render_summary_markdown", "summarize", "verify_flags",
+]

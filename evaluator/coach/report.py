@@ -1,0 +1,388 @@
+"""The coaching report: its models (the source of truth, serialised as JSON) and its Markdown/HTML rendering.
+
+Rendering stays in this one module so that it can move to the renderers' package as a whole.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from evaluator.coach.rules import category_name
+from evaluator.report import markdown_to_html, md_escape
+from evaluator.text import fmt_time
+from evaluator.transcript import Role, RoleAssignment, Segment
+
+REPORT_SCHEMA_VERSION = 1
+FlagKind = Literal["must_not_ask", "hypothetical", "leading", "closed", "stacked"]
+QUALITY_KINDS = ("hypothetical", "leading", "closed", "stacked")
+
+class LineRef(BaseModel):
+    """A pointer to one transcript line: segment, time, speaker and the exact text."""
+
+    segment_id: str
+    start_s: float | None = None
+    time: str = "--:--"
+    speaker: str = ""
+    text: str = ""
+
+
+class Flag(BaseModel):
+    """One problem with an interviewer question, tied to the exact line."""
+
+    kind: FlagKind
+    rule_id: str
+    category: str | None = Field(default=None, description="Must-not-ask category (age, religion, ...).")
+    segment_id: str
+    start_s: float | None = None
+    time: str = "--:--"
+    line: str = Field(description="The interviewer's whole turn, verbatim.")
+    quote: str = Field(description="The sentence(s) that triggered the flag, verbatim from the line.")
+    explanation: str
+    lawful_alternative: str | None = None
+    guide_question_id: str | None = None
+    guide_question_text: str | None = None
+    source: Literal["rules", "llm"] = "rules"
+
+
+class SpeakerShare(BaseModel):
+    """How much one speaker talked."""
+
+    speaker: str
+    role: Role
+    turns: int
+    words: int
+    seconds: float | None = None
+    share: float = Field(description="Share of speaking time, or of words when basis is 'words'.")
+
+
+class Monologue(BaseModel):
+    """The interviewer's longest run of speech without the candidate speaking."""
+
+    segment_ids: list[str]
+    start_s: float | None = None
+    end_s: float | None = None
+    duration_s: float | None = None
+    words: int
+    time: str = "--:--"
+    excerpt: str = ""
+
+
+class Interruption(BaseModel):
+    """One speaker starting before the other finished (overlap) or cutting them off (marked in the text)."""
+
+    segment_id: str = Field(description="The turn that interrupted.")
+    interrupted_segment_id: str
+    by_role: Role
+    start_s: float | None = None
+    time: str = "--:--"
+    overlap_s: float | None = None
+    evidence: Literal["overlap", "cut-off"] = "overlap"
+
+
+class TalkTime(BaseModel):
+    """Each party's share of the talking, with the basis it was measured on."""
+
+    basis: Literal["time", "words"]
+    note: str = ""
+    interviewer_share: float | None = None
+    candidate_share: float | None = None
+    speakers: list[SpeakerShare]
+    longest_monologue: Monologue | None = None
+    interruptions: list[Interruption] = Field(default_factory=list)
+    overlaps_measurable: bool = False
+
+
+class QuestionCoverage(BaseModel):
+    """One guide question: asked or not, where, for how long, with which follow-ups."""
+
+    question_id: str
+    text: str
+    asked: bool
+    confidence: float | None = None
+    segment_ids: list[str] = Field(default_factory=list)
+    start_s: float | None = None
+    time: str = "--:--"
+    time_spent_s: float | None = None
+    follow_ups_used: list[str] = Field(default_factory=list)
+    follow_up_segment_ids: list[str] = Field(default_factory=list)
+    asked_position: int | None = Field(default=None, description="1-based position in the order they were asked.")
+
+
+class DirectionsCheck(BaseModel):
+    """Whether the stage's 'Directions to Share with Candidate' were given."""
+
+    applicable: bool
+    given: bool = False
+    score: float = 0.0
+    segment_ids: list[str] = Field(default_factory=list)
+    start_s: float | None = None
+    time: str = "--:--"
+    excerpt: str = ""
+    expected: str = ""
+
+
+class Structure(BaseModel):
+    """How the interview followed the guide stage."""
+
+    available: bool
+    note: str = ""
+    questions: list[QuestionCoverage] = Field(default_factory=list)
+    asked: int = 0
+    total: int = 0
+    skipped: list[str] = Field(default_factory=list, description="Ids of guide questions not asked.")
+    out_of_order: list[str] = Field(default_factory=list, description="Ids asked before an earlier guide question.")
+    order_followed: bool | None = None
+    follow_ups_used: int = 0
+    extra_questions: list[LineRef] = Field(default_factory=list)
+    directions: DirectionsCheck | None = None
+    candidate_questions: LineRef | None = Field(default=None, description="Where the candidate was invited to ask.")
+    candidate_questions_time_s: float | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Recommendation(BaseModel):
+    """One thing to do differently next time, tied to lines."""
+
+    rank: int
+    kind: str
+    title: str
+    detail: str
+    lines: list[LineRef] = Field(default_factory=list)
+
+
+class CoachReport(BaseModel):
+    """The coaching report for one interview: the source of truth for every rendering."""
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    source: str | None = None
+    transcript_sha256: str | None = None
+    guide_id: str | None = None
+    guide_version: str | None = None
+    stage_id: str | None = None
+    stage_name: str | None = None
+    stage_kind: str | None = None
+    interviewer: str | None = None
+    candidate: str | None = None
+    roles: list[RoleAssignment] = Field(default_factory=list)
+    roles_note: str = ""
+    rules_version: str = ""
+    llm_used: bool = False
+    talk_time: TalkTime
+    structure: Structure
+    must_not_ask: list[Flag] = Field(default_factory=list)
+    question_quality: list[Flag] = Field(default_factory=list)
+    recommendations: list[Recommendation] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+
+    def flags(self) -> list[Flag]:
+        """All flags in transcript order."""
+        return sorted(self.must_not_ask + self.question_quality, key=lambda f: (f.segment_id, f.kind))
+
+    def counts(self) -> dict[str, int]:
+        """Number of flags of each kind."""
+        out = {k: 0 for k in ("must_not_ask",) + QUALITY_KINDS}
+        for f in self.must_not_ask + self.question_quality:
+            out[f.kind] += 1
+        return out
+
+
+class SummaryRow(BaseModel):
+    """One interviewer across a batch of interviews."""
+
+    interviewer: str
+    interviews: int
+    sources: list[str]
+    mean_interviewer_share: float | None = None
+    questions_asked: int = 0
+    questions_total: int = 0
+    directions_given: int = 0
+    must_not_ask: int = 0
+    hypothetical: int = 0
+    leading: int = 0
+    closed: int = 0
+    stacked: int = 0
+
+
+class CoachSummary(BaseModel):
+    """A batch: one row per interviewer, and every report."""
+
+    schema_version: int = REPORT_SCHEMA_VERSION
+    rows: list[SummaryRow]
+    reports: list[CoachReport]
+    errors: list[str] = Field(default_factory=list, description="Inputs that could not be coached, one line each.")
+
+def line_ref(seg: Segment) -> LineRef:
+    """A pointer to one segment."""
+    return LineRef(segment_id=seg.id, start_s=seg.start_s, time=fmt_time(seg.start_s), speaker=seg.speaker,
+                   text=seg.text)
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
+
+
+def render_coach_markdown(report: CoachReport) -> str:
+    """The coaching report as Markdown: every figure with the lines and times behind it."""
+    r = report
+    L: list[str] = []
+    title = "Interviewer coaching report"
+    L.append(f"# {title}")
+    L.append("")
+    meta = [f"**Source:** `{r.source or '-'}`"]
+    if r.guide_id:
+        meta.append(f"**Guide:** {r.guide_id} v{r.guide_version or '?'}")
+    if r.stage_name:
+        meta.append(f"**Stage:** {r.stage_name} (`{r.stage_id}`)")
+    meta.append(f"**Interviewer:** {r.interviewer or '?'}  **Candidate:** {r.candidate or '?'}")
+    L += [" · ".join(meta), "", f"_{r.roles_note}_", ""]
+    L.append("This report judges how the interview was conducted, not the candidate. "
+             "Offline rules" + (" plus a verified LLM pass" if r.llm_used else "") + f" (rules v{r.rules_version}).")
+    L.append("")
+    for w in r.warnings:
+        L.append(f"> ⚠ {w}")
+    if r.warnings:
+        L.append("")
+
+    L += ["## Three things to do differently next time", ""]
+    if not r.recommendations:
+        L.append("Nothing stood out: the interview followed the guide and no flags were raised.")
+    for rec in r.recommendations:
+        L.append(f"{rec.rank}. **{rec.title}.** {rec.detail}")
+        if rec.lines:
+            L.append("   Lines: " + ", ".join(f"`{x.segment_id}` {x.time}" for x in rec.lines[:8])
+                     + (" ..." if len(rec.lines) > 8 else ""))
+    L.append("")
+
+    tt = r.talk_time
+    L += ["## Talk time", "", f"_{tt.note}_", "",
+          "| speaker | role | turns | words | " + ("seconds | " if tt.basis == "time" else "") + "share |",
+          "|---|---|---:|---:|" + ("---:|" if tt.basis == "time" else "") + "---:|"]
+    for s in tt.speakers:
+        L.append(f"| {md_escape(s.speaker)} | {s.role.value} | {s.turns} | {s.words} | "
+                 + (f"{s.seconds:.0f} | " if tt.basis == "time" else "") + f"{_pct(s.share)} |")
+    L.append("")
+    L.append(f"Interviewer {_pct(tt.interviewer_share)}, candidate {_pct(tt.candidate_share)} of the "
+             f"{'speaking time' if tt.basis == 'time' else 'words'}.")
+    if tt.longest_monologue:
+        m = tt.longest_monologue
+        size = f"{m.duration_s:.0f} s, {m.words} words" if m.duration_s is not None else f"{m.words} words"
+        L.append(f"Longest interviewer monologue: {size}, from {m.time} "
+                 f"({', '.join(f'`{i}`' for i in m.segment_ids)}): \"{md_escape(m.excerpt)}\"")
+    if tt.interruptions:
+        L.append("")
+        L.append("Interruptions:")
+        for it in tt.interruptions:
+            how = f"overlapping by {it.overlap_s:.1f} s" if it.evidence == "overlap" else "cutting the turn off"
+            L.append(f"- {it.time} `{it.segment_id}`: the {it.by_role.value} came in on `{it.interrupted_segment_id}` "
+                     f"({how})")
+    elif tt.overlaps_measurable:
+        L.append("No interruptions or overlaps found.")
+    else:
+        L.append("Overlaps cannot be measured without end times; no cut-off turns were found.")
+    L.append("")
+
+    st = r.structure
+    L += ["## Structure", ""]
+    if st.note:
+        L += [f"_{st.note}_", ""]
+    if st.directions is not None and st.directions.applicable:
+        d = st.directions
+        if d.given:
+            L.append(f"Directions to the candidate: **given** at {d.time} ({', '.join(f'`{i}`' for i in d.segment_ids)}, "
+                     f"match {d.score:.0%}).")
+        else:
+            L.append(f"Directions to the candidate: **not given** (best match {d.score:.0%}). Expected: "
+                     f"\"{md_escape(d.expected)}\"")
+        L.append("")
+    if st.questions:
+        L += [f"Guide questions asked: **{st.asked} of {st.total}**"
+              + ("" if st.order_followed in (None, True) else
+                 f"; asked out of guide order: {', '.join(st.out_of_order)}")
+              + f"; guide follow-ups used: {st.follow_ups_used}.", "",
+              "| # | question | asked | at | time spent | follow-ups used |", "|---|---|---|---|---:|---|"]
+        for q in st.questions:
+            spent = f"{q.time_spent_s:.0f} s" if q.time_spent_s is not None else "-"
+            fu = "; ".join(q.follow_ups_used) or "-"
+            where = f"{q.time} `{q.segment_ids[0]}`" if q.asked and q.segment_ids else ("-" if not q.asked else q.time)
+            L.append(f"| {q.question_id} | {md_escape(q.text[:90])} | {'yes' if q.asked else '**no**'} | {where} | "
+                     f"{spent} | {md_escape(fu)} |")
+        L.append("")
+    if st.extra_questions:
+        L.append(f"Questions not in the guide: {len(st.extra_questions)} ("
+                 + ", ".join(f"{x.time} `{x.segment_id}`" for x in st.extra_questions[:10]) + ").")
+        L.append("")
+    if st.available or st.directions is not None:
+        if st.candidate_questions is not None:
+            left = (f", leaving {st.candidate_questions_time_s:.0f} s" if st.candidate_questions_time_s is not None
+                    else "")
+            L.append(f"Candidate's own questions: invited at {st.candidate_questions.time} "
+                     f"(`{st.candidate_questions.segment_id}`){left}.")
+        else:
+            L.append("Candidate's own questions: never invited.")
+        L.append("")
+    for w in st.warnings:
+        L.append(f"> {w}")
+
+    L += ["## Questions an interviewer must not ask", ""]
+    if not r.must_not_ask:
+        L += ["None found.", ""]
+    L += must_not_ask_lines(r.must_not_ask)
+    L.append("")
+
+    L += ["## Question quality", ""]
+    if not r.question_quality:
+        L += ["No hypothetical, leading, closed or stacked questions found.", ""]
+    for kind in QUALITY_KINDS:
+        fl = [f for f in r.question_quality if f.kind == kind]
+        if not fl:
+            continue
+        L.append(f"### {kind.capitalize()} ({len(fl)})")
+        L.append("")
+        for f in fl:
+            L.append(f"- {f.time} `{f.segment_id}`: \"{md_escape(f.quote)}\"")
+            L.append(f"  {f.explanation}")
+        L.append("")
+    return "\n".join(L).rstrip() + "\n"
+
+
+def must_not_ask_lines(flags: list[Flag]) -> list[str]:
+    """Markdown list items for must-not-ask flags: category, time, segment, the words, why, what to ask instead.
+    Shared by the coaching report, the coverage audit and the scorecards."""
+    out: list[str] = []
+    for f in flags:
+        out.append(f"- **{category_name(f.category)}** — {f.time} `{f.segment_id}`: \"{md_escape(f.quote)}\"")
+        out.append(f"  {f.explanation}")
+        if f.lawful_alternative:
+            out.append(f"  Lawful alternative: {f.lawful_alternative}")
+    return out
+
+
+def render_coach_html(report: CoachReport) -> str:
+    """The coaching report as one self-contained HTML page (inline CSS, no scripts, no external assets)."""
+    return markdown_to_html(render_coach_markdown(report), title=f"Coaching report: {report.source or ''}")
+
+
+def render_summary_markdown(summary: CoachSummary) -> str:
+    """A per-interviewer table over a batch of interviews."""
+    L = ["# Interviewer coaching summary", "",
+         "| interviewer | interviews | talk share | guide questions asked | directions given | must-not-ask | "
+         "hypothetical | leading | closed | stacked |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in summary.rows:
+        asked = f"{row.questions_asked}/{row.questions_total}" if row.questions_total else "-"
+        L.append(f"| {md_escape(row.interviewer)} | {row.interviews} | {_pct(row.mean_interviewer_share)} | {asked} | "
+                 f"{row.directions_given}/{row.interviews} | {row.must_not_ask} | {row.hypothetical} | {row.leading} | "
+                 f"{row.closed} | {row.stacked} |")
+    L.append("")
+    L += ["| interview | interviewer | top recommendation |", "|---|---|---|"]
+    for r in summary.reports:
+        top = r.recommendations[0].title if r.recommendations else "-"
+        L.append(f"| `{r.source}` | {md_escape(r.interviewer or '?')} | {md_escape(top)} |")
+    if summary.errors:
+        L += ["", "Could not coach:"] + [f"- {e}" for e in summary.errors]
+    return "\n".join(L) + "\n"
