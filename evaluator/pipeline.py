@@ -114,6 +114,13 @@ def evaluate_interview(interview: Interview, guide: Guide, *, llm: LLMChoice | N
         opts.budget_tokens = budget_tokens
     draft = evaluate(interview.transcript, guide, interview.stage, al, client=llm.client, opts=opts,
                      llm_info=llm.info, progress=progress)
+    from evaluator.coach import prohibited_questions
+
+    flags = prohibited_questions(interview.transcript)
+    if flags:
+        draft.prohibited_questions = flags
+        draft.warnings.append(f"{len(flags)} question(s) the interviewer must not ask were found; see the "
+                              "scorecard's 'Questions that must not be asked'")
     return sealed(draft)
 
 

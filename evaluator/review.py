@@ -289,7 +289,7 @@ def finalize(draft: Draft, draft_sha256: str, state: ReviewState, reviewer: str)
     return sealed(FinalScorecard(draft_sha256=draft_sha256, reviewer=reviewer, candidate=draft.candidate,
                                  interviewers=list(draft.interviewers), source=draft.source, criteria=criteria,
                                  coverage=draft.coverage, injection_flags=draft.injection_flags,
-                                 warnings=warnings))
+                                 prohibited_questions=list(draft.prohibited_questions), warnings=warnings))
 
 
 def state_from_final(final: FinalScorecard, final_sha256: str) -> ReviewState:

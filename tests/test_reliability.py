@@ -238,3 +238,23 @@ def test_an_oversized_transcript_is_refused_before_it_is_read(run_cli, tmp_path)
         fh.write(cue * (MAX_TRANSCRIPT_BYTES // len(cue) + 10))
     r = run_cli(["transcript", "show", big])
     assert r.exit_code == 1 and "MB is more than" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_prohibited_questions_reach_the_draft_and_the_final(run_cli, tmp_path):
+    src = tmp_path / "screening.txt"
+    text = (REPO / "samples" / "cam-screening-weak-skips.txt").read_text(encoding="utf-8")
+    src.write_text(text.rstrip() + "\n[00:30:00] Rob Kessler: Before we wrap up, how old are you? "
+                   "And do you have kids at home?\n", encoding="utf-8")
+    d = tmp_path / "d.json"
+    r = run_cli(["evaluate", src, "--guide", "customer-account-manager", "--stage", "screening", "--no-llm", "-o", d])
+    assert r.exit_code == 0, r.stderr
+    card = load_scorecard(d)
+    cats = {f.category for f in card.prohibited_questions}
+    assert {"age", "family_status"} <= cats
+    args = ["review", d, "--reviewer", "Dana"]
+    for p in card.scores:
+        args += ["--set", f"{p.criterion_id}={max(p.anchors)}:scored by hand"]
+    assert run_cli(args).exit_code == 0
+    final = load_scorecard(tmp_path / "d.final.json")
+    assert {f.category for f in final.prohibited_questions} == cats
+    assert "must not be asked" in run_cli(["report", tmp_path / "d.final.json"]).stdout
