@@ -4,33 +4,37 @@ and across a batch of interviews, per interviewer."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from evaluator.align import Alignment, ExtraQuestion, StageGuess, align
-from evaluator.coach import Flag, MustNotAskRules, prohibited_questions
+from evaluator.align import Alignment, ExtraQuestion, QuestionMatch, StageGuess, align
+from evaluator.findings import CoverageSummary, Flag, QuestionCoverage
 from evaluator.guide import Guide, Stage
 from evaluator.transcript import Role, Transcript
 
+if TYPE_CHECKING:  # the coach imports this module's row builder
+    from evaluator.coach import MustNotAskRules
 
-class QuestionCoverage(BaseModel):
-    """One guide question in the audit."""
 
-    question_id: str
-    text: str
-    asked: bool
-    confidence: float
-    start_s: float | None = None
-    segment_ids: list[str] = Field(default_factory=list)
-    asked_text: str = ""
-    order: int | None = None
-    answered: bool = False
-    follow_ups_asked: int = 0
-    follow_ups_total: int = 0
-    areas_covered: int = 0
-    areas_partly: int = 0
-    areas_total: int = 0
-    areas_not_probed: list[str] = Field(default_factory=list)
+def question_coverage(m: QuestionMatch) -> QuestionCoverage:
+    """The coverage row of one aligned guide question."""
+    fus = [f for f in m.follow_ups if f.asked]
+    return QuestionCoverage(
+        question_id=m.question_id, text=m.text, asked=m.asked, confidence=m.confidence, start_s=m.start_s,
+        segment_ids=list(m.segment_ids), asked_text=m.asked_text, order=m.order, answered=m.answered,
+        follow_ups_used=[f.text for f in fus], follow_up_segment_ids=[f.segment_id for f in fus if f.segment_id],
+        follow_ups_total=len(m.follow_ups), areas_covered=sum(a.status == "covered" for a in m.areas),
+        areas_partly=sum(a.status == "partly" for a in m.areas), areas_total=len(m.areas),
+        areas_not_probed=[a.area for a in m.areas if a.status == "not"])
+
+
+def coverage_summary(al: Alignment) -> CoverageSummary:
+    """The summary a draft keeps of its alignment."""
+    return CoverageSummary(asked=len(al.asked), total=len(al.questions), asked_pct=round(al.coverage_pct, 1),
+                           method=al.method, directions_given=bool(al.directions_segment_ids),
+                           extra_questions=len(al.extra_questions),
+                           questions=[question_coverage(m) for m in al.questions])
 
 
 class InterviewCoverage(BaseModel):
@@ -105,16 +109,9 @@ def interview_coverage(t: Transcript, guide: Guide, stage: Stage, *, detection: 
     """Audit one interview against one stage, with the questions that must not be asked (`rules` default to the
     bundled must-not-ask rules)."""
     al = alignment or align(t, stage, guide=guide)
-    rows = []
-    for m in al.questions:
-        rows.append(QuestionCoverage(
-            question_id=m.question_id, text=m.text, asked=m.asked, confidence=m.confidence, start_s=m.start_s,
-            segment_ids=m.segment_ids, asked_text=m.asked_text, order=m.order, answered=m.answered,
-            follow_ups_asked=sum(f.asked for f in m.follow_ups), follow_ups_total=len(m.follow_ups),
-            areas_covered=sum(a.status == "covered" for a in m.areas),
-            areas_partly=sum(a.status == "partly" for a in m.areas), areas_total=len(m.areas),
-            areas_not_probed=[a.area for a in m.areas if a.status == "not"],
-        ))
+    from evaluator.coach import prohibited_questions
+
+    rows = [question_coverage(m) for m in al.questions]
     orders = [m.order for m in al.questions if m.asked]
     asked = sum(r.asked for r in rows)
     return InterviewCoverage(

@@ -349,23 +349,18 @@ def _card_title(card) -> str:
     return f"Draft scorecard: {who} — {card.source.stage_name}"
 
 
-def _coverage_lines(cov: dict) -> list[str]:
-    if not cov:
+def _coverage_lines(cov) -> list[str]:
+    if not cov.total:
         return []
-    out = ["## Question coverage", ""]
-    if "asked" in cov and "total" in cov:
-        pct = cov.get("asked_pct")
-        pct_text = f" ({pct:.0f}%)" if isinstance(pct, (int, float)) else ""
-        out.append(f"- Required questions asked: **{cov['asked']}/{cov['total']}**{pct_text}")
-    if "directions_given" in cov:
-        out.append(f"- Directions shared with the candidate: {'yes' if cov['directions_given'] else 'not found'}")
-    if cov.get("extra_questions"):
-        out.append(f"- Questions not in the guide: {cov['extra_questions']}")
+    out = ["## Question coverage", "",
+           f"- Required questions asked: **{cov.asked}/{cov.total}** ({cov.asked_pct:.0f}%)",
+           f"- Directions shared with the candidate: {'yes' if cov.directions_given else 'not found'}"]
+    if cov.extra_questions:
+        out.append(f"- Questions not in the guide: {cov.extra_questions}")
     out.append("")
-    qs = [q for q in cov.get("questions") or [] if isinstance(q, dict)]
-    if qs:
-        rows = [[f"`{q.get('id', '?')}`", f"yes @ {fmt_time(q.get('start_s'))}" if q.get("asked") else "**no**",
-                 f"{q.get('areas_covered', '?')}/{q.get('areas_total', '?')}"] for q in qs]
+    if cov.questions:
+        rows = [[f"`{q.question_id}`", f"yes @ {fmt_time(q.start_s)}" if q.asked else "**no**",
+                 f"{q.areas_covered}/{q.areas_total}"] for q in cov.questions]
         out += [md_table(["question", "asked", "areas covered"], rows), ""]
     return out
 
@@ -508,21 +503,17 @@ def render_scorecard_html(card) -> str:
         o.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     o.append("</tbody></table>")
     # coverage
-    cov = card.coverage or {}
-    if cov:
+    cov = card.coverage
+    if cov.total:
         o.append("<h2>Question coverage</h2>")
-        if "asked" in cov and "total" in cov:
-            o.append(f'<p class="meta"><b>Required questions asked:</b> {cov["asked"]}/{cov["total"]}'
-                     + (f" ({cov['asked_pct']:.0f}%)" if isinstance(cov.get("asked_pct"), (int, float)) else "")
-                     + (f" &nbsp; <b>Directions shared:</b> {'yes' if cov['directions_given'] else 'not found'}"
-                        if "directions_given" in cov else "") + "</p>")
-        qs = [q for q in cov.get("questions") or [] if isinstance(q, dict)]
-        if qs:
+        o.append(f'<p class="meta"><b>Required questions asked:</b> {cov.asked}/{cov.total} ({cov.asked_pct:.0f}%)'
+                 f" &nbsp; <b>Directions shared:</b> {'yes' if cov.directions_given else 'not found'}</p>")
+        if cov.questions:
             o.append("<table><thead><tr><th>Question</th><th>Asked</th><th>Areas covered</th></tr></thead><tbody>")
-            for q in qs:
-                asked = f"yes @ {fmt_time(q.get('start_s'))}" if q.get("asked") else "<b>no</b>"
-                o.append(f"<tr><td><code>{e(str(q.get('id', '?')))}</code></td><td>{asked}</td>"
-                         f"<td>{e(str(q.get('areas_covered', '?')))}/{e(str(q.get('areas_total', '?')))}</td></tr>")
+            for q in cov.questions:
+                asked = f"yes @ {fmt_time(q.start_s)}" if q.asked else "<b>no</b>"
+                o.append(f"<tr><td><code>{e(q.question_id)}</code></td><td>{asked}</td>"
+                         f"<td>{q.areas_covered}/{q.areas_total}</td></tr>")
             o.append("</tbody></table>")
     # criteria
     o.append("<h2>Criteria</h2>")

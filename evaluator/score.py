@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, create_model
 
+from evaluator.coverage import coverage_summary
 from evaluator.align import Alignment, Vocab, concept_words, weighted_coverage
 from evaluator.evidence import (
     QuoteIndex,
@@ -476,7 +477,7 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
     return Draft(
         candidate=", ".join(names(Role.candidate)), interviewers=names(Role.interviewer), source=source,
         llm_configured=client is not None, scores=scores, evidence=counts, usage=usage,
-        elapsed_s=round(time.perf_counter() - started, 3), coverage=_coverage_summary(alignment),
+        elapsed_s=round(time.perf_counter() - started, 3), coverage=coverage_summary(alignment),
         injection_flags=flags, redacted=opts.redact, warnings=warnings, transcript=transcript,
     )
 
@@ -531,15 +532,3 @@ def _overall(client, guide, stage, c: Criterion, others: list[ProposedScore], mo
     ps.usage = res.usage
     ps.cached = res.cached
     return ps
-
-
-def _coverage_summary(al: Alignment) -> dict:
-    return {
-        "asked": len(al.asked), "total": len(al.questions), "asked_pct": round(al.coverage_pct, 1),
-        "method": al.method,
-        "questions": [{"id": q.question_id, "asked": q.asked, "start_s": q.start_s, "confidence": q.confidence,
-                       "areas_covered": sum(a.status == "covered" for a in q.areas), "areas_total": len(q.areas)}
-                      for q in al.questions],
-        "directions_given": bool(al.directions_segment_ids),
-        "extra_questions": len(al.extra_questions),
-    }

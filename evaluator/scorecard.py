@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluator.coach.report import Flag
+from evaluator.findings import CoverageSummary, Flag
 from evaluator.transcript import Transcript
 
 NOT_ENOUGH_INFORMATION = "Not Enough Information Gathered to Evaluate"
@@ -161,7 +161,7 @@ class Draft(_Model):
     evidence: EvidenceCounts = Field(default_factory=EvidenceCounts)
     usage: Usage = Field(default_factory=Usage)
     elapsed_s: float = 0.0
-    coverage: dict = Field(default_factory=dict, description="Questions asked/total and per-question summary.")
+    coverage: CoverageSummary = Field(default_factory=CoverageSummary, description="Questions asked and covered.")
     injection_flags: list[InjectionFlag] = Field(default_factory=list)
     prohibited_questions: list[Flag] = Field(
         default_factory=list, description="Interviewer questions that must not be asked (evaluator.coach).")
@@ -218,7 +218,7 @@ class FinalScorecard(_Model):
     interviewers: list[str] = Field(default_factory=list)
     source: SourceInfo
     criteria: list[FinalCriterion]
-    coverage: dict = Field(default_factory=dict)
+    coverage: CoverageSummary = Field(default_factory=CoverageSummary)
     injection_flags: list[InjectionFlag] = Field(default_factory=list)
     prohibited_questions: list[Flag] = Field(
         default_factory=list, description="Interviewer questions that must not be asked (from the draft).")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evaluator.evidence import locate_quote
+from evaluator.findings import CoverageSummary, QuestionCoverage
 from evaluator.formats import read_transcript
 from evaluator.guide import load_guide
 from evaluator.roles import assign_roles
@@ -67,11 +68,13 @@ def make_draft(sample: str = "samples/cam-screening-strong.vtt", *, guide: str =
     return sealed(Draft(candidate=candidate, interviewers=interviewers if interviewers is not None else sorted(speakers),
                  source=src, llm_configured=llm_configured, scores=props,
                  evidence=EvidenceCounts(proposed=n_quotes, verified=n_quotes),
-                 coverage={"asked": len(st.questions), "total": len(st.questions), "asked_pct": 100.0,
-                           "method": "lexical", "directions_given": True, "extra_questions": 0,
-                           "questions": [{"id": q.id, "asked": True, "start_s": 60.0 * (n + 1), "confidence": 0.9,
-                                          "areas_covered": len(q.areas_to_cover), "areas_total": len(q.areas_to_cover)}
-                                         for n, q in enumerate(st.questions)]},
+                 coverage=CoverageSummary(
+                     asked=len(st.questions), total=len(st.questions), asked_pct=100.0, method="offline",
+                     directions_given=True,
+                     questions=[QuestionCoverage(question_id=q.id, text=q.text, asked=True, start_s=60.0 * (n + 1),
+                                                 confidence=0.9, areas_covered=len(q.areas_to_cover),
+                                                 areas_total=len(q.areas_to_cover))
+                                for n, q in enumerate(st.questions)]),
                  injection_flags=[InjectionFlag(segment_id=t.segments[3].id, start_s=t.segments[3].start_s,
                                                 speaker=t.segments[3].speaker, text=t.segments[3].text,
                                                 pattern="test flag")] if sample.endswith("hiring-manager.txt") else [],

@@ -10,41 +10,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from evaluator.coach.rules import category_name
+from evaluator.findings import Flag, FlagKind, LineRef, QuestionCoverage  # noqa: F401 - part of the report's API
 from evaluator.report import markdown_to_html, md_escape
 from evaluator.text import fmt_time
 from evaluator.transcript import Role, RoleAssignment, Segment
 
 REPORT_SCHEMA_VERSION = 1
-FlagKind = Literal["must_not_ask", "hypothetical", "leading", "closed", "stacked"]
 QUALITY_KINDS = ("hypothetical", "leading", "closed", "stacked")
-
-class LineRef(BaseModel):
-    """A pointer to one transcript line: segment, time, speaker and the exact text."""
-
-    segment_id: str
-    start_s: float | None = None
-    time: str = "--:--"
-    speaker: str = ""
-    text: str = ""
-
-
-class Flag(BaseModel):
-    """One problem with an interviewer question, tied to the exact line."""
-
-    kind: FlagKind
-    rule_id: str
-    category: str | None = Field(default=None, description="Must-not-ask category (age, religion, ...).")
-    segment_id: str
-    start_s: float | None = None
-    time: str = "--:--"
-    line: str = Field(description="The interviewer's whole turn, verbatim.")
-    quote: str = Field(description="The sentence(s) that triggered the flag, verbatim from the line.")
-    explanation: str
-    lawful_alternative: str | None = None
-    guide_question_id: str | None = None
-    guide_question_text: str | None = None
-    source: Literal["rules", "llm"] = "rules"
-
 
 class SpeakerShare(BaseModel):
     """How much one speaker talked."""
@@ -92,22 +64,6 @@ class TalkTime(BaseModel):
     longest_monologue: Monologue | None = None
     interruptions: list[Interruption] = Field(default_factory=list)
     overlaps_measurable: bool = False
-
-
-class QuestionCoverage(BaseModel):
-    """One guide question: asked or not, where, for how long, with which follow-ups."""
-
-    question_id: str
-    text: str
-    asked: bool
-    confidence: float | None = None
-    segment_ids: list[str] = Field(default_factory=list)
-    start_s: float | None = None
-    time: str = "--:--"
-    time_spent_s: float | None = None
-    follow_ups_used: list[str] = Field(default_factory=list)
-    follow_up_segment_ids: list[str] = Field(default_factory=list)
-    asked_position: int | None = Field(default=None, description="1-based position in the order they were asked.")
 
 
 class DirectionsCheck(BaseModel):
@@ -308,7 +264,8 @@ def render_coach_markdown(report: CoachReport) -> str:
         for q in st.questions:
             spent = f"{q.time_spent_s:.0f} s" if q.time_spent_s is not None else "-"
             fu = "; ".join(q.follow_ups_used) or "-"
-            where = f"{q.time} `{q.segment_ids[0]}`" if q.asked and q.segment_ids else ("-" if not q.asked else q.time)
+            when = fmt_time(q.start_s)
+            where = f"{when} `{q.segment_ids[0]}`" if q.asked and q.segment_ids else ("-" if not q.asked else when)
             L.append(f"| {q.question_id} | {md_escape(q.text[:90])} | {'yes' if q.asked else '**no**'} | {where} | "
                      f"{spent} | {md_escape(fu)} |")
         L.append("")

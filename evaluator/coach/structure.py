@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from evaluator.coach.report import DirectionsCheck, LineRef, QuestionCoverage, Structure, line_ref
+from evaluator.coach.report import DirectionsCheck, LineRef, Structure, line_ref
+from evaluator.coverage import question_coverage
 from evaluator.coach.rules import match_text
 from evaluator.coach.talk import transcript_end
 from evaluator.text import content_words, fmt_time, normalize
@@ -79,18 +80,12 @@ def check_structure(t: Transcript, stage, alignment=None) -> Structure:
             st.out_of_order.append(m.question_id)
         max_idx = max(max_idx, idx)
     for m in matches:
-        fus = [f for f in m.follow_ups if f.asked]
         spent = None
         if m.asked and m.start_s is not None:
             later = [s for s in starts if s is not None and s > m.start_s]
             stop = min(later) if later else (m.answer_end_s or end)
             spent = round(stop - m.start_s, 1) if stop is not None else None
-        st.questions.append(QuestionCoverage(
-            question_id=m.question_id, text=m.text, asked=m.asked, confidence=m.confidence,
-            segment_ids=list(m.segment_ids), start_s=m.start_s, time=fmt_time(m.start_s),
-            time_spent_s=spent, follow_ups_used=[f.text for f in fus],
-            follow_up_segment_ids=[f.segment_id for f in fus if f.segment_id],
-            asked_position=(asked.index(m) + 1) if m in asked else None))
+        st.questions.append(question_coverage(m).model_copy(update={"time_spent_s": spent}))
     st.asked = sum(1 for q in st.questions if q.asked)
     st.total = len(st.questions)
     st.skipped = [q.question_id for q in st.questions if not q.asked]
