@@ -85,8 +85,8 @@ class ServerThread:
 
     @property
     def app(self):
-        """The FastAPI app inside the guard (its state has the db, store and job runner)."""
-        return self.asgi.app
+        """The FastAPI app (its state has the db, store and job runner)."""
+        return self.asgi
 
     def __enter__(self):
         self.thread.start()

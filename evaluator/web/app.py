@@ -4,6 +4,8 @@ this module only turns requests into those calls and their results into pages.""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +85,14 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     runner = JobRunner(db, cfg.workspace, llm_options=cfg.llm_options, start=cfg.run_jobs)
     runner.recover()
     env = _templates()
-    app = FastAPI(title="interview-eval review desk", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        runner.shutdown()
+
+    app = FastAPI(title="interview-eval review desk", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.db, app.state.store, app.state.runner, app.state.cfg = db, store, runner, cfg
 
     from starlette.staticfiles import StaticFiles
@@ -192,15 +201,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
 
     # ------------------------------------------------------------ interviews
 
-    def guide_choices() -> list[dict]:
-        from evaluator.guide import list_bundled_guides, load_guide
-
-        out = []
-        for g in list_bundled_guides():
-            guide = load_guide(g["name"])
-            out.append({"name": g["name"], "role": g["role"],
-                        "stages": [{"id": st.id, "name": st.name} for st in guide.stages if st.scorecard]})
-        return out
+    guide_choices = bundled_guide_choices
 
     @app.get("/", response_class=HTMLResponse)
     def interviews(request: Request):
@@ -585,13 +586,24 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         return back(request, "/", f"imported {len(rep.drafts)} drafts, {len(rep.review_states)} reviews, "
                     f"{len(rep.finals)} finals ({len(rep.unchanged)} already here)")
 
-    @app.on_event("shutdown")
-    def _stop():
-        runner.shutdown()
-
     app.add_middleware(SessionMiddleware, secret_key=workspace_secret(cfg.workspace), session_cookie="ie_session",
                        same_site="strict", https_only=False, max_age=14 * 24 * 3600)
+    # outermost: the host check, the body limit and the security headers apply to every response
+    app.add_middleware(ASGIGuard, allowed_hosts=cfg.allowed_hosts, max_body_bytes=cfg.max_upload_mb * 2**20)
     return app
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_guide_choices() -> list[dict]:
+    """The bundled guides and their stages that have a scorecard (read once: they ship with the package)."""
+    from evaluator.guide import list_bundled_guides, load_guide
+
+    out = []
+    for g in list_bundled_guides():
+        guide = load_guide(g["name"])
+        out.append({"name": g["name"], "role": g["role"],
+                    "stages": [{"id": st.id, "name": st.name} for st in guide.stages if st.scorecard]})
+    return out
 
 
 def web_message(exc: EvalError) -> str:
@@ -627,8 +639,8 @@ def _default_url(workspace: Path) -> str:
 
 
 def asgi_app(cfg: DeskConfig):
-    """The app wrapped in the guard (host check, body limit, security headers): what `serve` runs."""
-    return ASGIGuard(create_app(cfg), allowed_hosts=cfg.allowed_hosts, max_body_bytes=cfg.max_upload_mb * 2**20)
+    """What `serve` runs."""
+    return create_app(cfg)
 
 
 def check_bind(host: str, auth_mode: str) -> None:
