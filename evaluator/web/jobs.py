@@ -98,7 +98,10 @@ class JobRunner:
             self._update(job_id, status="running", started_at=utc_now(), progress=0.02, message="reading")
             self._run(job_id)
         except EvalError as exc:
-            self._update(job_id, status="failed", error=exc.one_line(), finished_at=utc_now())
+            # the hints name command-line options; on the page the same choices are the form's fields
+            hint = (exc.hint or "").replace("name it with --stage", "choose it under Stage and draft it again")
+            self._update(job_id, status="failed", finished_at=utc_now(),
+                         error=f"{exc.message} — {hint}" if hint else exc.message)
         except Exception as exc:  # a bug: the job says so instead of the thread dying silently
             self._update(job_id, status="failed", finished_at=utc_now(),
                          error=f"internal error: {type(exc).__name__}: {exc} (please report it)")

@@ -143,7 +143,7 @@
     var buttons = form.querySelectorAll("button");
     var before = version;
     buttons.forEach(function (b) { b.disabled = true; });
-    fetch(form.action, {method: "POST", body: data, credentials: "same-origin",
+    fetch(form.getAttribute("action"), {method: "POST", body: data, credentials: "same-origin",
                         headers: {"X-Requested-With": "fetch", "X-CSRF-Token": csrf}})
       .then(function (r) {
         var v = r.headers.get("X-Draft-Version");
@@ -237,8 +237,8 @@
     var all = criteria();
     var sec = current || all[0];
     switch (ev.key) {
-      case "j": focusCriterion(all[Math.min(all.indexOf(sec) + 1, all.length - 1)] || all[0]); break;
-      case "k": focusCriterion(all[Math.max(all.indexOf(sec) - 1, 0)]); break;
+      case "j": focusCriterion(current ? all[Math.min(all.indexOf(sec) + 1, all.length - 1)] : all[0]); break;
+      case "k": focusCriterion(current ? all[Math.max(all.indexOf(sec) - 1, 0)] : all[0]); break;
       case "c": { var b = sec && sec.querySelector(".confirm-btn"); if (b) b.click(); else if (sec) sec.querySelector(".score-select").focus(); break; }
       case "o": if (sec) sec.querySelector(".score-select").focus(); break;
       case "p": { var q = sec && sec.querySelector("button.play"); if (q) play(q); break; }
