@@ -46,7 +46,9 @@ def _all(drv, sel):
 
 
 def _decided(drv, cid: str):
-    return lambda d: "decided" in _css(d, f"#c-{cid}").get_attribute("class")
+    # read in one script: the section is replaced by the server's fragment when a decision is saved
+    return lambda d: d.execute_script("var s = document.getElementById(arguments[0]);"
+                                      "return !!s && s.classList.contains('decided');", f"c-{cid}")
 
 
 def _foreign_requests(drv, base: str) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,11 +210,30 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         return page(request, "interviews.html", me=me, items=views.interview_summaries(db),
                     guides=guide_choices(), llm=llm_status(), max_upload_mb=cfg.max_upload_mb)
 
+    async def save_upload(up: UploadFile, folder: Path, name: str) -> tuple[Path, int, str] | str:
+        """Stream an upload into the workspace under a safe name: (path, size, sha256), or why it was refused."""
+        import hashlib
+
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / name
+        h, size, limit = hashlib.sha256(), 0, cfg.max_upload_mb * 2**20
+        with open(target, "wb") as out:
+            while chunk := await up.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    break
+                h.update(chunk)
+                out.write(chunk)
+        if size > limit or size == 0:
+            target.unlink(missing_ok=True)
+            return f"upload too large: the limit is {cfg.max_upload_mb} MB" if size else f"{up.filename!r} is empty"
+        return target, size, h.hexdigest()
+
     @app.post("/interviews")
     async def upload(request: Request, file: UploadFile, guide: str = Form(...), stage: str = Form(""),
                      title: str = Form(""), candidate_name: str = Form(""), use_llm: str = Form(""),
                      interviewer_speaker: str = Form(""), candidate_speaker: str = Form(""),
-                     csrf_token: str = Form("")):
+                     channels: str = Form(""), rttm: UploadFile | None = None, csrf_token: str = Form("")):
         me = reviewer_of(request)
         check_csrf(request, csrf_token)
         from evaluator.formats import AUDIO_EXTENSIONS
@@ -224,12 +244,18 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         if ext not in AUDIO_EXTENSIONS and ext not in TRANSCRIPT_EXTENSIONS:
             return back(request, "/", f"{file.filename!r}: not a recording or transcript this desk reads "
                         f"(audio: {', '.join(sorted(AUDIO_EXTENSIONS))}; transcripts: .vtt .srt .txt .json)", True)
+        if channels not in ("", "interviewer,candidate", "candidate,interviewer"):
+            return back(request, "/", f"channels {channels!r}: expected interviewer,candidate or "
+                        "candidate,interviewer", True)
+        has_rttm = rttm is not None and bool(rttm.filename)
+        if has_rttm and not safe_filename(rttm.filename).endswith(".rttm"):
+            return back(request, "/", f"{rttm.filename!r}: speaker turns are an .rttm file", True)
         try:
             g = load_guide(guide)
             if stage:
                 g.stage(stage)
         except EvalError as exc:
-            return back(request, "/", exc.one_line(), True)
+            return back(request, "/", web_message(exc), True)
         with db.write() as s:
             iv = InterviewRow(title=" ".join(title.split())[:300] or candidate_name.strip()[:300] or name,
                               candidate=" ".join(candidate_name.split())[:300], guide=guide,
@@ -238,32 +264,24 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             s.flush()
             interview_id = iv.id
         folder = cfg.workspace / "recordings" / str(interview_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / name
-        import hashlib
-
-        h, size, limit = hashlib.sha256(), 0, cfg.max_upload_mb * 2**20
-        with open(target, "wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    out.close()
-                    target.unlink(missing_ok=True)
-                    return back(request, "/", f"upload too large: the limit is {cfg.max_upload_mb} MB", True)
-                h.update(chunk)
-                out.write(chunk)
-        if size == 0:
-            target.unlink(missing_ok=True)
-            return back(request, "/", f"{file.filename!r} is empty", True)
+        saved = await save_upload(file, folder, name)
+        turns = await save_upload(rttm, folder, safe_filename(rttm.filename)) if has_rttm else None
+        for got in (saved, turns):
+            if isinstance(got, str):
+                return back(request, "/", got, True)
+        rec_ids = []
         with db.write() as s:
-            rec = RecordingRow(interview_id=interview_id, kind="audio" if ext in AUDIO_EXTENSIONS else "transcript",
-                               path=str(target.relative_to(cfg.workspace)), original_name=(file.filename or "")[:300],
-                               size_bytes=size, sha256=h.hexdigest())
-            s.add(rec)
-            s.flush()
-            rec_id = rec.id
-        runner.submit(interview_id, {"recording_id": rec_id, "guide": guide, "stage": stage,
-                                     "use_llm": bool(use_llm), "interviewer": interviewer_speaker.strip(),
+            for (path, size, sha), kind, original in ((saved, "audio" if ext in AUDIO_EXTENSIONS else "transcript",
+                                                       file.filename), *(((turns, "rttm", rttm.filename),)
+                                                                         if turns else ())):
+                rec = RecordingRow(interview_id=interview_id, kind=kind, path=str(path.relative_to(cfg.workspace)),
+                                   original_name=(original or "")[:300], size_bytes=size, sha256=sha)
+                s.add(rec)
+                s.flush()
+                rec_ids.append(rec.id)
+        runner.submit(interview_id, {"recording_id": rec_ids[0], "rttm_recording_id": rec_ids[1] if turns else None,
+                                     "channels": channels, "guide": guide, "stage": stage, "use_llm": bool(use_llm),
+                                     "interviewer": interviewer_speaker.strip(),
                                      "candidate": candidate_speaker.strip()}, me)
         return back(request, f"/interviews/{interview_id}", "uploaded; the job has started")
 
@@ -292,8 +310,14 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             iv = s.get(InterviewRow, interview_id)
             if iv is None or not iv.recordings:
                 raise Refused(404, f"interview {interview_id} has no recording or transcript")
-            rec_id = iv.recordings[-1].id
-        runner.submit(interview_id, {"recording_id": rec_id, "guide": guide, "stage": stage,
+            main = [r for r in iv.recordings if r.kind != "rttm"]
+            turns = [r for r in iv.recordings if r.kind == "rttm"]
+            if not main:
+                raise Refused(404, f"interview {interview_id} has no recording or transcript")
+            last = json.loads(iv.jobs[-1].params) if iv.jobs else {}
+        runner.submit(interview_id, {"recording_id": main[-1].id, "rttm_recording_id": turns[-1].id if turns else None,
+                                     "channels": last.get("channels", ""), "interviewer": last.get("interviewer", ""),
+                                     "candidate": last.get("candidate", ""), "guide": guide, "stage": stage,
                                      "use_llm": bool(use_llm)}, me)
         return back(request, f"/interviews/{interview_id}", "the job has started")
 
@@ -333,7 +357,10 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         ref = draft_ref(draft_id)
         card, state, progress = pipeline.review_status(store, ref, me)
         mine = store.find_final(ref, me)
-        return {"row": row, "ref": ref, "card": card, "state": state, "progress": progress,
+        with db.read() as s:
+            iv = s.get(InterviewRow, row.interview_id)
+        return {"row": row, "iv": iv, "title": iv.candidate or card.candidate or iv.title or row.name,
+                "ref": ref, "card": card, "state": state, "progress": progress,
                 "total": len(progress.decided) + len(progress.remaining), "my_final": mine and parse_ref(mine).id}
 
     def criterion_html(request: Request, ctx: dict, p, error: str | None = None, saved: str | None = None) -> str:

@@ -50,7 +50,8 @@ class JobRunner:
             self._enqueue(job_id)
 
     def submit(self, interview_id: int, params: dict, created_by: str) -> int:
-        """Queue a job for an interview: params are recording_id, guide, stage, use_llm, interviewer, candidate."""
+        """Queue a job for an interview: params are recording_id, guide, stage, use_llm, and optionally
+        rttm_recording_id, channels, interviewer and candidate (speaker names)."""
         with self.db.write() as s:
             job = JobRow(interview_id=interview_id, kind="evaluate", status="queued", params=json.dumps(params),
                          message="waiting for the worker", created_by=created_by, created_at=utc_now())
@@ -118,6 +119,8 @@ class JobRunner:
             interview_id = job.interview_id
             rec = s.get(RecordingRow, params["recording_id"])
             path = self.workspace / rec.path
+            turns = s.get(RecordingRow, params["rttm_recording_id"]) if params.get("rttm_recording_id") else None
+            rttm = self.workspace / turns.path if turns else None
             title = s.get(InterviewRow, interview_id).title
         guide = load_guide(params["guide"])
         audio = is_audio_path(path)
@@ -136,6 +139,7 @@ class JobRunner:
         iv = pipeline.load_interview(path, guide, params.get("stage") or None,
                                      interviewer=[params["interviewer"]] if params.get("interviewer") else None,
                                      candidate=[params["candidate"]] if params.get("candidate") else None,
+                                     channels=params.get("channels") or None, rttm=rttm,
                                      progress=on_audio if audio else None)
         base = _TRANSCRIBE_SHARE if audio else 0.1
         llm = pipeline.llm_choice(enabled=bool(params.get("use_llm", True)), **self.llm_options)

@@ -108,10 +108,15 @@
     return parts.join(" ").replace(/\s+/g, " ").trim();
   }
 
+  function reveal(el) {
+    for (var p = el && el.parentElement; p; p = p.parentElement) if (p.tagName === "DETAILS") p.open = true;
+    return el;
+  }
+
   function useSelection(sec) {
     if (!sec) return false;
     var text = selectedTranscriptText();
-    var box = sec.querySelector(".quote-text");
+    var box = reveal(sec.querySelector(".quote-text"));
     if (!text) {
       box.focus();
       return false;
@@ -239,11 +244,11 @@
     switch (ev.key) {
       case "j": focusCriterion(current ? all[Math.min(all.indexOf(sec) + 1, all.length - 1)] : all[0]); break;
       case "k": focusCriterion(current ? all[Math.max(all.indexOf(sec) - 1, 0)] : all[0]); break;
-      case "c": { var b = sec && sec.querySelector(".confirm-btn"); if (b) b.click(); else if (sec) sec.querySelector(".score-select").focus(); break; }
-      case "o": if (sec) sec.querySelector(".score-select").focus(); break;
+      case "c": { var b = sec && sec.querySelector(".confirm-btn"); if (b) b.click(); else if (sec) reveal(sec.querySelector(".score-select")).focus(); break; }
+      case "o": if (sec) reveal(sec.querySelector(".score-select")).focus(); break;
       case "p": { var q = sec && sec.querySelector("button.play"); if (q) play(q); break; }
       case "q": if (sec) {
-        var box = sec.querySelector(".quote-text");
+        var box = reveal(sec.querySelector(".quote-text"));
         if (!useSelection(sec) && lastSelection) { box.value = lastSelection; box.focus(); }
       } break;
       case "s": { var s = document.getElementById("to-summary"); if (s) s.click(); break; }
