@@ -86,6 +86,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     runner = JobRunner(db, cfg.workspace, llm_options=cfg.llm_options, start=cfg.run_jobs)
     runner.recover()
     env = _templates()
+    for name in ("base.html", "review.html", "_criterion.html", "summary.html", "interviews.html"):
+        env.get_template(name)  # compiled now, not on the first reviewer's page load
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
