@@ -145,12 +145,15 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             request.session["flash"] = {"text": message, "error": error}
         return RedirectResponse(url, status_code=303)
 
+    def found(s, model, row_id: int, what: str):
+        row = s.get(model, row_id)
+        if row is None:
+            raise Refused(404, f"{what} {row_id} does not exist")
+        return row
+
     def draft_row(draft_id: int) -> DraftRow:
         with db.read() as s:
-            row = s.get(DraftRow, draft_id)
-            if row is None:
-                raise Refused(404, f"draft {draft_id} does not exist")
-            return row
+            return found(s, DraftRow, draft_id, "draft")
 
     def llm_status() -> dict:
         choice = pipeline.llm_choice(**cfg.llm_options)
@@ -291,9 +294,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     def interview(request: Request, interview_id: int):
         me = reviewer_of(request)
         with db.read() as s:
-            iv = s.get(InterviewRow, interview_id)
-            if iv is None:
-                raise Refused(404, f"interview {interview_id} does not exist")
+            iv = found(s, InterviewRow, interview_id, "interview")
             recs = list(iv.recordings)
             drafts = list(iv.drafts)
             jobs = [views.job_dict(j) for j in iv.jobs]
@@ -327,19 +328,13 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     def job_status(request: Request, job_id: int):
         reviewer_of(request)
         with db.read() as s:
-            j = s.get(JobRow, job_id)
-            if j is None:
-                raise Refused(404, f"job {job_id} does not exist")
-            return views.job_dict(j)
+            return views.job_dict(found(s, JobRow, job_id, "job"))
 
     @app.get("/recordings/{rec_id}")
     def recording(request: Request, rec_id: int):
         reviewer_of(request)
         with db.read() as s:
-            rec = s.get(RecordingRow, rec_id)
-            if rec is None:
-                raise Refused(404, f"recording {rec_id} does not exist")
-            path = (cfg.workspace / rec.path).resolve()
+            path = (cfg.workspace / found(s, RecordingRow, rec_id, "recording").path).resolve()
         if cfg.workspace not in path.parents or not path.is_file():
             raise Refused(404, f"recording {rec_id} is missing from the workspace")
         ext = path.suffix.lower().lstrip(".")
@@ -472,9 +467,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
 
     def final_context(final_id: int, revision: int | None) -> dict:
         with db.read() as s:
-            f = s.get(FinalRow, final_id)
-            if f is None:
-                raise Refused(404, f"final scorecard {final_id} does not exist")
+            f = found(s, FinalRow, final_id, "final scorecard")
             revs = list(f.revisions)
             draft = s.get(DraftRow, f.draft_id)
             state_row = s.execute(select(ReviewStateRow).where(ReviewStateRow.draft_id == f.draft_id,
