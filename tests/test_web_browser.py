@@ -128,48 +128,60 @@ def test_from_a_recording_to_a_final_scorecard_in_the_browser(browser, llm_serve
     assert any("finalised despite" in w for w in final.warnings)
 
 
-def test_a_review_done_with_the_keyboard_alone(browser, tmp_path, monkeypatch):
+def test_a_draft_without_an_llm_reviewed_with_the_keyboard_alone(browser, tmp_path, monkeypatch):
+    """No LLM configured: the draft has passages and no scores, so every criterion gets a score and a reason,
+    here with keys only (j/k/p/c/o, Tab, Enter, s), to a final scorecard."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
 
     from evaluator.web.app import DeskConfig
-    from evaluator.web.transfer import import_files
-    from scorecard_fixtures import make_draft, write_draft
 
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("INTERVIEW_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    draft = write_draft(tmp_path / "kbd.json", make_draft(status={"overall-recommendation": "needs_reviewer"}))
-    with ServerThread(DeskConfig(workspace=tmp_path / "ws", run_jobs=False)) as server:
-        import_files(server.app.state.db, [draft])
+    with ServerThread(DeskConfig(workspace=tmp_path / "ws")) as server:
         d = browser
         sign_in(d, server.url, "Kim Keyboard")
-        d.get(server.url + "/drafts/1")
+        assert not _css(d, "#use_llm").is_enabled()  # nothing to ask: the page says so
+        _css(d, "#file").send_keys(str(REPO / "samples" / "cam-screening-strong.vtt"))
+        Select(_css(d, "#stage")).select_by_value("screening")
+        _css(d, "#upload-form button[type=submit]").click()
+        _wait(d, lambda d: (_all(d, "a.open-draft") or [None])[0], 60, "the draft").click()
+        _wait(d, lambda d: _all(d, ".criterion"), 20, "the review page")
+        assert not _all(d, ".confirm-btn")
 
         def press(*k):
             ActionChains(d).send_keys(*k).perform()
             time.sleep(0.05)
 
+        def active() -> str:
+            return d.execute_script("return document.activeElement.id")
+
         ids = [s.get_attribute("data-criterion") for s in _all(d, ".criterion")]
         press("j")  # to the first criterion
-        assert d.execute_script("return document.activeElement.id") == f"h-{ids[0]}"
-        press("p")  # its first quote: the transcript line gets the focus
-        assert d.execute_script("return document.activeElement.className").startswith("seg")
+        assert active() == f"h-{ids[0]}"
+        press("p")  # its first relevant passage: the transcript line gets the focus
+        assert active().startswith("seg-")
         press("j")
         press("k")
-        for cid in ids[:-1]:
-            press("c")  # confirm; the focus moves on to the next undecided criterion
-            _wait(d, _decided(d, cid), 10, f"{cid} to be confirmed")
-        assert d.execute_script("return document.activeElement.id") == f"h-{ids[-1]}"
-        press("o")  # the overall has no AI score: set one, with a reason, by keyboard
-        assert d.execute_script("return document.activeElement.id") == f"score-{ids[-1]}"
-        press("3")
-        press(Keys.TAB)
-        press("clear hire on every criterion")
-        press(Keys.TAB, Keys.ENTER)
-        _wait(d, _decided(d, ids[-1]), 10, "the overall to be saved")
+        press("c")  # nothing to confirm: the score field instead
+        assert active() == f"score-{ids[0]}"
+        press(Keys.ESCAPE)
+        for n, cid in enumerate(ids):
+            press("o")
+            assert active() == f"score-{cid}"
+            press("2")
+            press(Keys.TAB)
+            press(f"scored from the passages, item {n}")
+            press(Keys.TAB, Keys.ENTER)
+            _wait(d, _decided(d, cid), 10, f"{cid} to be saved")
+            if cid != ids[-1]:
+                assert active() == f"h-{ids[n + 1]}"  # on to the next undecided criterion
         press("s")
         _wait(d, lambda d: "Summary" in d.title, 10, "the summary")
         finalize = _css(d, "#finalize")
-        for _ in range(40):  # Tab through the page to the finalise button
+        for _ in range(60):  # Tab through the page to the finalise button
             if d.switch_to.active_element == finalize:
                 break
             press(Keys.TAB)
@@ -177,4 +189,4 @@ def test_a_review_done_with_the_keyboard_alone(browser, tmp_path, monkeypatch):
         press(Keys.ENTER)
         _wait(d, lambda d: "Final scorecard" in d.title, 10, "the final scorecard")
         text = _css(d, "#final-table").text
-        assert "clear hire on every criterion" in text and "Kim Keyboard" in text
+        assert text.count("scored by Kim Keyboard") == len(ids) and "scored from the passages, item 0" in text
