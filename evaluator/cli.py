@@ -930,6 +930,144 @@ def calibrate_cmd(
     _emit(result, render_calibration_markdown, json_out=json_out, output=output, warnings=result.warnings)
 
 
+# ---------------------------------------------------------------- the review desk (web)
+
+web_app = typer.Typer(help="The review desk's database: import and export the JSON files.", no_args_is_help=True)
+app.add_typer(web_app, name="web")
+WorkspaceOpt = Annotated[Optional[Path], typer.Option(
+    "--workspace", help="The review desk's folder: its SQLite database and uploaded recordings (env "
+    "INTERVIEW_EVAL_WORKSPACE; default ~/.local/share/interview-eval/desk).")]
+DbOpt = Annotated[Optional[str], typer.Option(
+    "--db", help="An SQLAlchemy database URL instead of the workspace's SQLite file, e.g. "
+    "postgresql+psycopg://user@host/desk (env INTERVIEW_EVAL_DB).")]
+
+
+def _desk_workspace(workspace: Optional[Path]) -> Path:
+    if workspace is not None:
+        return workspace
+    env = os.environ.get("INTERVIEW_EVAL_WORKSPACE")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_DATA_HOME") or "~/.local/share").expanduser() / "interview-eval" / "desk"
+
+
+def _desk_db(workspace: Optional[Path], db: Optional[str]):
+    """The review desk's database (migrated), or a usage error saying how to install the web extra."""
+    try:
+        from evaluator.web.db import Database, default_url
+    except ImportError as exc:
+        raise UsageError(f"the review desk needs the web extra ({exc.name} is not installed)",
+                         hint="pip install 'interview-eval[web]'") from None
+    ws = _desk_workspace(workspace).expanduser()
+    ws.mkdir(parents=True, exist_ok=True)
+    return Database(db or os.environ.get("INTERVIEW_EVAL_DB") or default_url(ws))
+
+
+@web_app.command("import")
+def web_import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Drafts, review states (.review.*.json) and final scorecards "
+                                                "(with revisions): files or folders.")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import scorecard JSON files into the review desk, losslessly (their exact text is kept).
+
+    Every scorecard is validated (integrity seal, quotes found again in the transcript); reviews and finals are
+    matched to their draft by the sha256 they record. Importing the same files again changes nothing."""
+    try:
+        from evaluator.web.transfer import import_files
+
+        report = import_files(_desk_db(workspace, db), list(files), created_by="import")
+    except EvalError as exc:
+        fail(exc)
+    for s in report.skipped:
+        warn(s)
+    if json_out:
+        print_json(report)
+        return
+    sys.stdout.write(f"imported {len(report.drafts)} drafts, {len(report.review_states)} review states, "
+                     f"{len(report.finals)} finals and revisions; {len(report.unchanged)} already there\n")
+
+
+@web_app.command("export")
+def web_export_cmd(
+    out_dir: Annotated[Path, typer.Argument(help="The folder to write the files into (never overwrites).")],
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export every draft, review state, final scorecard and revision as the JSON files `review` writes."""
+    try:
+        from evaluator.web.transfer import export_dir
+
+        report = export_dir(_desk_db(workspace, db), out_dir)
+    except EvalError as exc:
+        fail(exc)
+    if json_out:
+        print_json(report)
+        return
+    sys.stdout.write(f"{out_dir}: {len(report.drafts)} drafts, {len(report.review_states)} review states, "
+                     f"{len(report.finals)} finals and revisions written; {len(report.unchanged)} already there\n")
+
+
+@app.command("serve")
+def serve_cmd(
+    workspace: WorkspaceOpt = None,
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; beyond this machine only with --auth.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8765,
+    auth: Annotated[str, typer.Option(
+        "--auth", help="none (a name per browser; this machine only), token (a shared token: "
+        "INTERVIEW_EVAL_WEB_TOKEN, or one made and printed now) or basic (HTTP basic login, --users).")] = "none",
+    users: Annotated[Optional[Path], typer.Option(
+        "--users", help="For --auth basic: a file of name:password or name:sha256:<hex> lines.")] = None,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")] = 1024,
+    model: Annotated[Optional[str], typer.Option("--model", help="LLM model for drafts (env INTERVIEW_EVAL_MODEL).")] = None,
+    base_url: Annotated[Optional[str], typer.Option("--base-url", help="LLM endpoint (env OPENAI_BASE_URL).")] = None,
+) -> None:
+    """The review desk: a local web app to upload recordings or transcripts, draft scorecards in the background,
+    and review them in the browser with the recording at hand, to a final scorecard with its audit trail.
+
+    Listens on 127.0.0.1:8765 by default; nothing is loaded from the network. Drafts, reviews and finals are
+    kept in the workspace's SQLite database (or --db); `web import` / `web export` move the JSON files in and out.
+    """
+    try:
+        try:
+            import uvicorn
+
+            from evaluator.web.app import DeskConfig, asgi_app, check_bind
+            from evaluator.web.security import AuthConfig, new_token, read_users
+        except ImportError as exc:
+            raise UsageError(f"the review desk needs the web extra ({exc.name} is not installed)",
+                             hint="pip install 'interview-eval[web]'") from None
+        if auth not in ("none", "token", "basic"):
+            raise UsageError(f"--auth {auth!r}: expected none, token or basic")
+        check_bind(host, auth)
+        auth_cfg = AuthConfig(mode=auth)
+        if auth == "token":
+            auth_cfg.token = os.environ.get("INTERVIEW_EVAL_WEB_TOKEN") or new_token()
+        if auth == "basic":
+            if users is None:
+                raise UsageError("--auth basic needs --users FILE", hint="one name:password a line")
+            auth_cfg.users = read_users(users)
+        ws = _desk_workspace(workspace).expanduser().resolve()
+        from evaluator.web.security import is_loopback
+
+        cfg = DeskConfig(workspace=ws, db_url=db or os.environ.get("INTERVIEW_EVAL_DB"), auth=auth_cfg,
+                         allowed_hosts=({"127.0.0.1", "localhost", "[::1]"} if is_loopback(host) else None),
+                         max_upload_mb=max_upload_mb,
+                         llm_options={k: v for k, v in (("model", model), ("base_url", base_url)) if v})
+        asgi = asgi_app(cfg)
+    except EvalError as exc:
+        fail(exc)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    sys.stderr.write(f"review desk: http://{shown}:{port}/  (workspace {ws}; Ctrl+C stops it)\n")
+    if auth == "token" and not os.environ.get("INTERVIEW_EVAL_WEB_TOKEN"):
+        sys.stderr.write(f"access token (give it to your reviewers): {auth_cfg.token}\n")
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", access_log=False)
+
+
 # ---------------------------------------------------------------- entry point
 
 

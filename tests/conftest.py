@@ -57,3 +57,34 @@ def llm_server():
 
     with OpenAIStub() as server:
         yield server
+
+
+# ---------------------------------------------------------------- the review desk (evaluator.web)
+
+
+@pytest.fixture(scope="session")
+def local_postgres():
+    """A PostgreSQL server started for this test session (skipped, saying why, when none can be started)."""
+    pytest.importorskip("sqlalchemy")
+    from web_fixtures import LocalPostgres
+
+    why = LocalPostgres.why_not()
+    if why:
+        pytest.skip(why)
+    server = LocalPostgres()
+    try:
+        server.start()
+    except Exception as exc:  # e.g. initdb refused here
+        server.stop()
+        pytest.skip(f"could not start a local PostgreSQL server: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def desk_db_url(request, tmp_path):
+    """A fresh review-desk database URL: SQLite in tmp_path, and the same test on a local PostgreSQL."""
+    pytest.importorskip("sqlalchemy")
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'desk.db'}"
+    return request.getfixturevalue("local_postgres").new_database()
