@@ -50,10 +50,15 @@ SEMANTIC_MARGIN = 0.04
 # ... or lower, when the window is about this question far more than about any other
 SEMANTIC_ASKED_DISTINCT = 0.55
 SEMANTIC_DISTINCT_MARGIN = 0.15
-SEMANTIC_FOLLOW_UP = 0.82
-SEMANTIC_ON_TOPIC = 0.70
-SEMANTIC_AREA_COVERED = 0.80
-SEMANTIC_AREA_PARTLY = 0.72
+# a follow-up: the asking sentence is this close to it, and closer to it than to the question's other follow-ups
+SEMANTIC_FOLLOW_UP = 0.70
+SEMANTIC_FOLLOW_UP_MARGIN = 0.05
+SEMANTIC_ON_TOPIC = 0.55
+# an area to cover: an answer sentence this close to the area, and closer to it than to the
+# question's other areas (area names are short noun phrases, so similarities run low)
+SEMANTIC_AREA_COVERED = 0.40
+SEMANTIC_AREA_PARTLY = 0.25
+SEMANTIC_AREA_MARGIN = 0.0
 
 SIGNALS: tuple[str, ...] = ("lexical", "semantic")
 Method = Literal["lexical", "semantic", "both"]
@@ -735,7 +740,8 @@ def align_offline(transcript: Transcript, stage: Stage, *, guide: Guide | None =
             sem_sent, sem_s = None, 0.0
             if fsims is not None:
                 j = int(fsims[fi].argmax())
-                if fsims[fi, j] >= SEMANTIC_FOLLOW_UP:
+                sibling = max((float(fsims[o, j]) for o in range(len(q.follow_ups)) if o != fi), default=0.0)
+                if fsims[fi, j] >= SEMANTIC_FOLLOW_UP and fsims[fi, j] - sibling >= SEMANTIC_FOLLOW_UP_MARGIN:
                     sem_sent, sem_s = asking[j], float(fsims[fi, j])
             if lex_k is not None or sem_sent is not None:
                 k = lex_k if lex_k is not None else sem_sent.turn
@@ -800,6 +806,8 @@ def _semantic_confidence(sim: float) -> float:
 def _areas_to_cover(stage: Stage, matches: list[QuestionMatch], cand_turns: list[Turn], ctx: _Context,
                     use_lex: bool, use_sem: bool) -> None:
     """Areas to cover: in the answer; else anywhere the candidate spoke (flagged as outside the answer)."""
+    import numpy as np
+
     cand_sents = [s for t in cand_turns for s in t.sentences]
     area_texts = list(dict.fromkeys(a for q in stage.questions for a in q.areas_to_cover))
     vocab = Vocab([concept_words(a) for a in area_texts] + [list(s.words) for s in cand_sents[:4000]])
@@ -813,18 +821,27 @@ def _areas_to_cover(stage: Stage, matches: list[QuestionMatch], cand_turns: list
         answer_ids = set(m.answer_segment_ids)
         in_answer = [i for i, s in enumerate(cand_sents) if s.segment.id in answer_ids]
         for area in q.areas_to_cover:
-            args = (area, cand_sents, lex, sims[row[area]] if sims is not None else None, use_lex)
-            cov = _area_coverage(*args, in_answer)
+            relative = None
+            if sims is not None:
+                # how much closer each sentence is to this area than to the question's other areas
+                others = [sims[row[o]] for o in q.areas_to_cover if o != area]
+                relative = sims[row[area]] - (np.max(others, axis=0) if others else 0.0)
+            cov = _area_coverage(area, cand_sents, lex, sims[row[area]] if sims is not None else None, relative,
+                                 use_lex, in_answer)
             if cov.status == "not":
-                elsewhere = _area_coverage(*args, every)
+                # outside the answer only the words count: among hundreds of sentences one is always
+                # somewhat close in meaning
+                elsewhere = _area_coverage(area, cand_sents, lex, None, None, use_lex, every)
                 if elsewhere.status == "covered":
                     elsewhere.outside_answer = True
                     cov = elsewhere
             m.areas.append(cov)
 
 
-def _area_coverage(area: str, sents: list[Sentence], lex: _Lexical, sims, use_lex: bool,
+def _area_coverage(area: str, sents: list[Sentence], lex: _Lexical, sims, relative, use_lex: bool,
                    idx: list[int]) -> AreaCoverage:
+    """The best evidence for one area among sentences `idx`: its words (lexical), or (semantic, when
+    `sims` is given) a sentence close to it and closer to it than to the question's other areas."""
     aw = concept_words(area)
     if _QUANT_AREA.search(area):
         aw = aw + ["#number"]
@@ -853,9 +870,11 @@ def _area_coverage(area: str, sents: list[Sentence], lex: _Lexical, sims, use_le
     lex_status = _status(best_lex[0], AREA_COVERED, AREA_PARTLY)
     sem_status, best_sem = "not", (0.0, -1)
     if sims is not None and idx:
-        j = max(idx, key=lambda i: sims[i])
-        best_sem = (float(sims[j]), j)
-        sem_status = _status(best_sem[0], SEMANTIC_AREA_COVERED, SEMANTIC_AREA_PARTLY)
+        ok = [i for i in idx if relative[i] >= SEMANTIC_AREA_MARGIN]
+        if ok:
+            j = max(ok, key=lambda i: sims[i])
+            best_sem = (float(sims[j]), j)
+            sem_status = _status(best_sem[0], SEMANTIC_AREA_COVERED, SEMANTIC_AREA_PARTLY)
     rank = {"not": 0, "partly": 1, "covered": 2}
     status = max(lex_status, sem_status, key=rank.get)
     if status == "not":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -132,15 +133,21 @@ def _area_statuses(q: dict, areas: list[str]) -> dict[str, str]:
     return out
 
 
-def score_label(path: Path, signals: tuple[str, ...], *, base: Path | None = None) -> Tally:
-    """Align one labelled interview with `signals` and count what it got right."""
+@lru_cache(maxsize=256)
+def load_labelled(path: Path, base: Path):
+    """The label, guide, stage and transcript (roles set) of one label file; read once per process."""
     label = yaml.safe_load(path.read_text(encoding="utf-8"))
-    base = base or REPO
     guide = _guide(label, path.parent if (path.parent / str(label["guide"])).is_file() else base)
     stage = guide.stage(label["stage"]) if label.get("stage") else guide.stages[0]
     tpath = base / label["transcript"] if (base / label["transcript"]).is_file() else path.parent / label["transcript"]
     t = load_interview(tpath, guide=guide, stage=stage,
                        interviewer=label.get("interviewer"), candidate=label.get("candidate"))
+    return label, guide, stage, t
+
+
+def score_label(path: Path, signals: tuple[str, ...], *, base: Path | None = None) -> Tally:
+    """Align one labelled interview with `signals` and count what it got right."""
+    label, guide, stage, t = load_labelled(path, base or REPO)
     al = align_offline(t, stage, guide=guide, signals=signals)
     turn_of: dict[str, int] = {}
     k = -1
