@@ -203,7 +203,33 @@ def test_stage_detection_names_the_right_stage(cam, sample, stage):
 def test_stage_detection_says_when_nothing_matches(cam):
     t = _t(("I", "Lovely weather today, isn't it?"), ("C", "It really is, the sun is out."))
     guess = detect_stage(t, cam)
-    assert "no stage matches well" in guess.reason
+    assert "no stage matches well" in guess.reason and not guess.confident
+
+
+@pytest.mark.parametrize("path, guide, stage", [
+    ("samples/alignment/cam-screening-paraphrased.txt", CAM, "screening"),  # the lowest score of the labelled set
+    ("samples/alignment/cso-hiring-manager-mixed.txt", "customer-success-operations-specialist", "hiring-manager"),
+    ("tests/data/not_interviews/teams-transcript-2026-11-19-1400.vtt", CAM, "screening"),
+])
+def test_stage_detection_is_confident_on_real_interviews(path, guide, stage):
+    g = load_guide(guide)
+    guess = detect_stage(load_interview(REPO / path, guide=g), g)
+    assert guess.stage_id == stage and guess.confident, guess.reason
+
+
+@pytest.mark.parametrize("path, guide", [
+    ("tests/data/not_interviews/churn-and-burn-ep42-customer-success-in-childcare.vtt", CAM),
+    ("tests/data/not_interviews/cs-team-standup-2026-11-30.vtt", CAM),
+    # a real interview, matched against the wrong guide
+    ("tests/data/not_interviews/teams-transcript-2026-11-19-1400.vtt", "customer-success-operations-specialist"),
+])
+def test_stage_detection_is_not_confident_on_other_talk_and_lists_the_stages(path, guide):
+    g = load_guide(guide)
+    guess = detect_stage(load_interview(REPO / path, guide=g), g)
+    assert not guess.confident, guess.reason
+    assert [c.score for c in guess.candidates] == sorted((c.score for c in guess.candidates), reverse=True)
+    assert {c.stage_id for c in guess.candidates} == set(guess.scores)
+    assert "--stage" in guess.reason and all(c.stage_name in guess.reason for c in guess.candidates)
 
 
 def test_coverage_cli_single_interview_json_and_html(run_cli, tmp_path):
