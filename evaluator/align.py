@@ -278,7 +278,7 @@ _CONCEPTS = {
 _CONCEPT_OF = {stem(w): c for c, ws in _CONCEPTS.items() for w in ws.split()}
 
 
-_PHRASES = [(re.compile(p, re.I), r) for p, r in (
+_PHRASE_LIST = [(p, r) for p, r in (
     (r"\beducation(al)?[ -]technology\b|\bed[ -]tech\b", "edtech"),
     (r"\b(keep|keeping) up\b|\bstay(ing)? (current|informed|up[ -]to[ -]date)\b|\bup[ -]to[ -]date\b", "keepup"),
     (r"\bday[ -]to[ -]day\b", "responsibilities"),
@@ -289,6 +289,10 @@ _PHRASES = [(re.compile(p, re.I), r) for p, r in (
     (r"\bhigh[ -]volume\b", "volume"),
     (r"\b(tell|walk) (me|us) (about|through)\b|\bgive me an example\b|\bdescribe\b", "tellme"),
 )]
+# all phrases in one pass (one regex, one alternative per phrase)
+_PHRASES = re.compile("|".join(f"(?P<p{i}>{re.sub(r'[(](?![?])', '(?:', p)})" for i, (p, _) in enumerate(_PHRASE_LIST)),
+                      re.I)
+_PHRASE_FOR = {f"p{i}": r for i, (_, r) in enumerate(_PHRASE_LIST)}
 
 
 def concept_words(text: str) -> list[str]:
@@ -298,8 +302,7 @@ def concept_words(text: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def _concept_words(text: str) -> tuple[str, ...]:
-    for rx, rep in _PHRASES:
-        text = rx.sub(rep, text)
+    text = _PHRASES.sub(lambda m: _PHRASE_FOR[m.lastgroup], text)
     return tuple(_CONCEPT_OF.get(w, w) for w in content_words(text))
 
 
@@ -364,6 +367,7 @@ class _Lexical:
             if len(h) >= 5:
                 self._by_first.setdefault(h[0], []).append(h)
         self._variants: dict[str, frozenset[str]] = {}
+        self._targets: dict[tuple[str, ...], tuple[list[tuple[float, frozenset[str]]], float, frozenset[str]]] = {}
 
     def variants(self, w: str) -> frozenset[str]:
         v = self._variants.get(w)
@@ -373,16 +377,22 @@ class _Lexical:
             self._variants[w] = v
         return v
 
+    def _prepared(self, target: Sequence[str]) -> tuple[list[tuple[float, frozenset[str]]], float, frozenset[str]]:
+        key = tuple(target)
+        got = self._targets.get(key)
+        if got is None:
+            items = [(self.vocab.weight(w), self.variants(w)) for w in dict.fromkeys(key)]
+            got = (items, sum(wt for wt, _ in items), frozenset().union(*(v for _, v in items)))
+            self._targets[key] = got
+        return got
+
     def coverage(self, target: Sequence[str], have: frozenset[str] | set[str]) -> float:
         if not target:
             return 0.0
-        total = got = 0.0
-        for w in dict.fromkeys(target):
-            wt = self.vocab.weight(w)
-            total += wt
-            if w in have or not self.variants(w).isdisjoint(have):
-                got += wt
-        return got / total if total else 0.0
+        items, total, every = self._prepared(target)
+        if not total or every.isdisjoint(have):
+            return 0.0
+        return sum(wt for wt, v in items if not v.isdisjoint(have)) / total
 
 
 # ---------------------------------------------------------------- the aligner
@@ -462,6 +472,17 @@ def _vectors(ctx: _Context, texts: Sequence[str]):
     return np.stack([ctx.vectors[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
 
 
+def _window_vectors(wins: list[_Window]):
+    """A window's vector from its sentences' word-piece sums: no text is tokenised twice."""
+    import numpy as np
+
+    from evaluator import semantic
+
+    sents = list(dict.fromkeys(s.text for w in wins for s in w.sents))
+    sums = dict(zip(sents, semantic.embed(sents, unit=False)))
+    return semantic.unit_rows(np.stack([sum(sums[s.text] for s in w.sents) for w in wins]))
+
+
 def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]], semantic: bool) -> _Context:
     if not transcript.segments:
         raise AlignmentError(f"{transcript.meta.source or 'transcript'}: the transcript is empty",
@@ -509,13 +530,17 @@ def _windows_of(turns: tuple[int, ...], sents: list[Sentence], n_first: int) -> 
 
 
 def _question_score(q: Question, words: frozenset[str] | set[str], lex: _Lexical) -> float:
-    qw = concept_words(q.text)
+    qw, extra = _question_words(q.text, tuple(q.areas_to_cover + q.follow_ups))
     s = lex.coverage(qw, words)
     # the guide's own follow-ups and areas name the topic too (paraphrases often use their words)
-    extra = [w for a in q.areas_to_cover + q.follow_ups for w in concept_words(a)]
     if extra:
         s = max(s, 0.75 * s + 0.25 * lex.coverage(extra, words))
     return s
+
+
+@lru_cache(maxsize=4096)
+def _question_words(text: str, extras: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(concept_words(text)), tuple(w for a in extras for w in concept_words(a))
 
 
 def _is_short(q: Question) -> bool:
@@ -577,7 +602,7 @@ def _semantic_locate(stage: Stage, ctx: _Context, exclude: dict[str, set[int]]) 
     wins = [w for w in ctx.windows if len(w.sents) <= 2]
     if not wins or not stage.questions:
         return {}
-    sims = ctx.vec([q.text for q in stage.questions]) @ ctx.vec([w.text for w in wins]).T
+    sims = ctx.vec([q.text for q in stage.questions]) @ _window_vectors(wins).T
     if len(stage.questions) > 1:
         top2 = np.sort(sims, axis=0)[-2:]
         margin = np.where(sims >= top2[1], sims - top2[0], sims - top2[1])

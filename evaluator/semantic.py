@@ -67,19 +67,21 @@ def model_version() -> str:
     return _model().version
 
 
-_cache: dict[str, "np.ndarray"] = {}
+_cache: dict[str, "np.ndarray"] = {}  # text -> sum of its word-piece vectors
 
 
-def embed(texts: Sequence[str]) -> "np.ndarray":
-    """Unit-length vectors, one row per text (a text with no known word pieces gets a zero row)."""
+def embed(texts: Sequence[str], *, unit: bool = True) -> "np.ndarray":
+    """One row per text: unit-length vectors (a text with no known word pieces gets a zero row).
+
+    `unit=False` gives the sums of the word-piece vectors instead: the vector of several texts
+    together is the normalised sum of their sums, so a window of sentences costs no new tokenising."""
     import numpy as np
 
     m = _model()
     dims = int(m.vectors.shape[1])
-    out = np.zeros((len(texts), dims), dtype=np.float32)
-    todo = [i for i, t in enumerate(texts) if t not in _cache]
+    todo = list(dict.fromkeys(t for t in texts if t not in _cache))
     if todo:
-        encs = m.tokenizer.encode_batch([texts[i] for i in todo], add_special_tokens=False)
+        encs = m.tokenizer.encode_batch(todo, add_special_tokens=False)
         lengths = np.array([len(e.ids) for e in encs])
         flat = np.fromiter((i for e in encs for i in e.ids), dtype=np.int64, count=int(lengths.sum()))
         if m.rows is not None:
@@ -90,15 +92,19 @@ def embed(texts: Sequence[str]) -> "np.ndarray":
             starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
             rows = m.vectors[flat].astype(np.float32) * m.scales[flat, None]
             sums[nonempty] = np.add.reduceat(rows, starts[nonempty], axis=0)
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        vecs = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
         if len(_cache) + len(todo) > _CACHE_SIZE:
             _cache.clear()
-        for i, v in zip(todo, vecs):
-            _cache[texts[i]] = v
-    for i, t in enumerate(texts):
-        out[i] = _cache[t]
-    return out
+        _cache.update(zip(todo, sums))
+    out = np.stack([_cache[t] for t in texts]) if texts else np.zeros((0, dims), dtype=np.float32)
+    return unit_rows(out) if unit else out
+
+
+def unit_rows(a: "np.ndarray") -> "np.ndarray":
+    """Rows scaled to unit length (zero rows stay zero)."""
+    import numpy as np
+
+    norms = np.linalg.norm(a, axis=1, keepdims=True)
+    return np.divide(a, norms, out=np.zeros_like(a), where=norms > 0)
 
 
 def similarity(a: "Sequence[str] | np.ndarray", b: "Sequence[str] | np.ndarray") -> "np.ndarray":
