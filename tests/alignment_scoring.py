@@ -2,7 +2,8 @@
 
 A label file names a transcript, a guide (id or file) and a stage, and per guide question:
 `asked`, `asked_at` (a snippet of the interviewer's words where it was asked), optionally
-`areas` (each area to cover: covered | partly | not) and `follow_ups_asked` (the follow-ups asked).
+`areas` (each area to cover: covered | partly | not) and `follow_ups_asked` (the follow-ups asked,
+by text or 1-based index).
 
     .venv/bin/python tests/alignment_scoring.py samples/labels/*.yaml   # prints P/R per signal
 """
@@ -107,7 +108,7 @@ def _guide(label: dict, base: Path) -> Guide:
             return load_guide(p)
         from evaluator.guide_import import import_guide_file
 
-        return import_guide_file(p)
+        return import_guide_file(p).guide
     return load_guide(ref)
 
 
@@ -193,7 +194,9 @@ def score_label(path: Path, signals: tuple[str, ...], *, base: Path | None = Non
             else:
                 out.area_tn += 1
         if "follow_ups_asked" in q and truth and m.asked:
-            want_fu = {normalize(f) for f in q.get("follow_ups_asked") or []}
+            # follow-ups by text, or by 1-based index into the guide's follow-ups
+            want_fu = {normalize(gq.follow_ups[f - 1] if isinstance(f, int) else f)
+                       for f in q.get("follow_ups_asked") or []}
             for fm in m.follow_ups:
                 w = normalize(fm.text) in want_fu
                 if w and fm.asked:
