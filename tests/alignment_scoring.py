@@ -218,6 +218,16 @@ def score_set(paths: list[Path], method: str, *, base: Path | None = None) -> Ta
     return tot
 
 
+def assert_floors(paths: list[Path], method: str, floors: dict[str, float], *, what: str) -> Tally:
+    """Score `paths` with `method`, print the summary, and fail naming every measure below its floor."""
+    tot = score_set(paths, method)
+    summary = f"{method} on {len(paths)} {what}: {tot.summary()}"
+    print("\n" + summary)
+    low = {k: round(getattr(tot, k), 3) for k, floor in floors.items() if getattr(tot, k) < floor}
+    assert not low, f"{summary}\nbelow the floor: {low}\n" + "\n".join(tot.errors)
+    return tot
+
+
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
     verbose = "-v" in sys.argv

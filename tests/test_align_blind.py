@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignment_scoring import load_labelled, score_set
+from alignment_scoring import assert_floors, load_labelled
 from conftest import DATA, REPO
 
 BLIND = sorted((DATA / "blind_align").glob("*.labels.yaml"))
@@ -32,22 +32,20 @@ FLOORS = {
 def test_alignment_holds_its_floors_on_the_blind_set(method):
     if not BLIND:
         pytest.skip("no blind set")
-    tot = score_set(BLIND, method, base=REPO)
-    summary = f"{method} on {len(BLIND)} blind interviews: {tot.summary()}"
-    print("\n" + summary)
-    low = {k: round(getattr(tot, k), 3) for k, floor in FLOORS[method].items() if getattr(tot, k) < floor}
-    assert not low, f"{summary}\nbelow the floor: {low}\n" + "\n".join(tot.errors)
+    assert_floors(BLIND, method, FLOORS[method], what="blind interviews")
 
 
 def test_every_blind_interview_is_accepted_and_most_stages_are_detected():
     from evaluator.align import detect_stage
     from evaluator.inputs import check_interview, load_interview
 
-    right = 0
+    right = wrong_but_confident = 0
     for p in BLIND:
         label, guide, stage, _ = load_labelled(p, REPO)
         t = load_interview(p.parent / label["transcript"], guide=guide)  # roles inferred, as in a batch
         assert check_interview(t, guide) == [], p.name
-        right += detect_stage(t, guide).stage_id == stage.id
-    # measured: 19 of 24 right (16 of them confident); 2 confidently wrong (02, 14)
-    assert right >= 18, right
+        guess = detect_stage(t, guide)
+        right += guess.stage_id == stage.id
+        wrong_but_confident += guess.confident and guess.stage_id != stage.id
+    # measured: 17 of 24 right (12 of them confident), none confidently wrong
+    assert right >= 16 and wrong_but_confident <= 1, (right, wrong_but_confident)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignment_scoring import score_set
+from alignment_scoring import assert_floors, score_set
 from conftest import REPO
 
 LABELS = sorted((REPO / "samples" / "labels").glob("*.yaml"))
@@ -33,11 +33,7 @@ FLOORS = {
 def test_alignment_meets_its_floors_on_the_labelled_set(method):
     if not LABELS:
         pytest.skip("no labels")
-    tot = score_set(LABELS, method)
-    summary = f"{method} on {len(LABELS)} labelled interviews: {tot.summary()}"
-    print("\n" + summary + "\n" + "\n".join("  " + e for e in tot.errors))
-    low = {k: round(getattr(tot, k), 3) for k, floor in FLOORS[method].items() if getattr(tot, k) < floor}
-    assert not low, f"{summary}\nbelow the floor: {low}\n" + "\n".join(tot.errors)
+    assert_floors(LABELS, method, FLOORS[method], what="labelled interviews")
 
 
 def test_semantic_areas_lift_recall_without_losing_precision():
