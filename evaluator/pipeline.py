@@ -19,10 +19,6 @@ from evaluator.scorecard import Draft, FinalScorecard
 from evaluator.store import FileStore, ReviewStore
 from evaluator.transcript import Transcript
 
-# Below this stage-detection score no stage fits; the user is asked for --stage.
-STAGE_SCORE_FLOOR = 0.12
-
-
 # ---------------------------------------------------------------- interviews
 
 
@@ -37,18 +33,15 @@ class Interview:
 
 
 def pick_stage(transcript: Transcript, guide: Guide, stage_ref: str | None, *, source: str = "") -> tuple[Stage, object | None]:
-    """The stage named, or the one detected from the transcript; a usage error listing the stages with their
-    scores when no stage fits well enough to go on without asking."""
+    """The stage named, or the one detected from the transcript; when detection is not confident, a usage error
+    that lists the stages with their scores so the person can name one with --stage."""
     if stage_ref:
         return guide.stage(stage_ref), None
     from evaluator.align import detect_stage
 
     guess = detect_stage(transcript, guide)
-    confident = getattr(guess, "confident", None)
-    if confident is None:
-        confident = guess.scores.get(guess.stage_id, 0.0) >= STAGE_SCORE_FLOOR
-    if not confident:
-        ranked = ", ".join(f"{sid} ({score:.2f})" for sid, score in guess.scores.items())
+    if not guess.confident:
+        ranked = ", ".join(f"{c.stage_id} ({c.score:.2f})" for c in guess.candidates)
         raise UsageError(f"{source or 'interview'}: cannot tell which stage this is ({guess.reason})",
                          hint=f"name it with --stage; stages by match: {ranked}")
     return guide.stage(guess.stage_id), guess
@@ -57,13 +50,14 @@ def pick_stage(transcript: Transcript, guide: Guide, stage_ref: str | None, *, s
 def load_interview(path: str | Path, guide: Guide, stage_ref: str | None = None, *, fmt: str | None = None,
                    interviewer: list[str] | None = None, candidate: list[str] | None = None,
                    whisper_model: str | None = None, channels: str | None = None, rttm: str | Path | None = None,
-                   progress: Callable | None = None) -> Interview:
-    """Read a transcript or transcribe a recording, set roles, and pick the stage (given, or detected)."""
+                   progress: Callable | None = None, check: bool = True) -> Interview:
+    """Read a transcript or transcribe a recording, set roles, and pick the stage (given, or detected). With
+    `check`, a file that does not look like an interview (a podcast, a meeting, the guide itself) is refused."""
     from evaluator.inputs import load_interview as read_interview
 
     stage = guide.stage(stage_ref) if stage_ref else None
     t = read_interview(path, fmt=fmt, guide=guide, stage=stage, interviewer=interviewer, candidate=candidate,
-                       model=whisper_model, channels=channels, rttm=rttm, progress=progress)
+                       model=whisper_model, channels=channels, rttm=rttm, progress=progress, require_interview=check)
     stage, detection = pick_stage(t, guide, stage_ref, source=str(path))
     return Interview(transcript=t, stage=stage, detection=detection, source=str(path))
 

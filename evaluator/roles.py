@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from evaluator.errors import UsageError
-from evaluator.text import normalize, words
+from evaluator.text import asks, normalize, words
 from evaluator.text import sentences as text_sentences
 from evaluator.transcript import Role, RoleAssignment, Segment, Transcript
 
@@ -49,16 +49,6 @@ _LABELS: dict[str, tuple[Role, str]] = {
 }
 _LABEL_CONFIDENCE = 0.9
 
-# Openings that make a sentence a question even when the transcriber dropped the "?".
-# Wh-words need an auxiliary after them: "what did you" is a question, "what I did was" is not.
-_QUESTION_STARTS = re.compile(
-    r"^(?:(?:what|how|why|when|where|who|which)\s+(?:is|are|was|were|do|does|did|would|could|can|will|have|has|"
-    r"should|kind|sort|type|many|much|long|often|comfortable|questions|made|makes|excites|motivates)\b|"
-    r"(?:can|could|would|will|do|did|have|are|were|is)\s+(?:you|there|it)\b|"
-    r"tell me|walk me|talk me|describe|give me an example|share an example|explain)"
-)
-
-
 def label_role(speaker: str) -> tuple[Role, str] | None:
     """The role a conventional speaker label implies ("Interviewer 2" -> interviewer), or None.
 
@@ -73,7 +63,10 @@ def label_role(speaker: str) -> tuple[Role, str] | None:
 
 
 def is_question(text: str) -> bool:
-    """A question-like turn: its last sentence ends with '?', or (short turns) a sentence opens like a question."""
+    """A question turn: its last sentence asks, or (short turns) its first sentence does.
+
+    Sentence-level detection is `text.asks`, shared with alignment; this adds the turn policy that
+    role inference needs: a long answer with a question in the middle is still an answer."""
     sentences = text_sentences(text)
     if not sentences:
         return False
@@ -81,7 +74,7 @@ def is_question(text: str) -> bool:
         return True
     if len(words(text)) > 40:
         return False
-    return any(_QUESTION_STARTS.match(normalize(x)) for x in (sentences[0], sentences[-1]))
+    return asks(sentences[0]) or asks(sentences[-1])
 
 
 def _guide_matches(texts: list[str], questions: list[str]) -> set[int]:

@@ -84,3 +84,40 @@ def fmt_time(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, sec = divmod(rem, 60)
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+# ---------------------------------------------------------------- questions
+
+# Openings that make a sentence a question even when the transcriber dropped the "?". Wh-words need
+# an auxiliary (or a question noun) after them: "what did you" asks, "what I did was" does not.
+_QUESTION_OPENING = re.compile(
+    r"^(?:(?:what|how|why|when|where|who|which)\s+(?:is|are|was|were|do|does|did|would|could|can|will|have|has|"
+    r"had|should|kind|sort|type|types|many|much|long|often|comfortable|questions|made|makes|excites|motivates|"
+    r"drew|drives|attracted|keeps|else|about|if)\b|"
+    r"why\b|"
+    r"(?:can|could|would|will|do|did|have|has|are|were|is|was|should)\s+(?:you|there|it|we|they|your)\b|"
+    r"(?:tell|walk|talk|take) (?:me|us)\b|describe\b|give (?:me|us) (?:an? |some |your )?(?:example|sense|overview|rundown|walkthrough)|share (?:an|a|some|with)\b|explain\b|"
+    r"(?:i'?d|i would) (?:like|love) (?:to )?(?:hear|know|ask|understand)\b)"
+)
+# Requests inside a sentence: "so, before we wrap, I'd love to hear about ...".
+_REQUEST = re.compile(r"\b(?:tell me|tell us|walk me through|walk us through|talk me through|give me an example|"
+                      r"(?:i wanted|i want|i'?d like|i would like|i'?d love) to (?:ask|hear|know))\b")
+# Spoken lead-ins before the question itself: "so, um, okay, tell me ..."
+_LEAD_IN = re.compile(r"^(?:(?:so|and|but|okay|ok|alright|all right|now|next|great|um|uh|well|then|also|right|"
+                      r"cool|perfect|nice|good|sure|lets see|last|first|finally|oh)\s+)+")
+
+
+def asks(sentence: str) -> bool:
+    """One sentence asks something: it ends with '?', or opens like a question or a request
+    ("tell me about ...", "how did you ...") even without the '?' a transcriber may drop.
+
+    The one question detector of the project: role inference and alignment both use it."""
+    if sentence.rstrip().endswith("?"):
+        return True
+    s = _LEAD_IN.sub("", normalize(sentence))
+    return bool(_QUESTION_OPENING.match(s) or _REQUEST.search(s))
+
+
+def question_sentences(text: str) -> list[str]:
+    """The sentences of `text` that ask something (see `asks`)."""
+    return [s for s in sentences(text) if asks(s)]

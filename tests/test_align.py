@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from evaluator.align import align, detect_stage
-from evaluator.errors import AlignmentError
-from evaluator.guide import Guide, load_guide
+from evaluator.align import align, align_offline, detect_stage
+from evaluator.errors import AlignmentError, UsageError
+from evaluator.guide import Guide, Stage, load_guide
 from evaluator.inputs import load_interview
 from evaluator.transcript import Role, Segment, Transcript
 
@@ -26,6 +26,74 @@ def _t(*turns: tuple[str, str]) -> Transcript:
     roles = {"I": Role.interviewer, "C": Role.candidate}
     return Transcript(segments=[Segment(id=f"s{i:04d}", start_s=i * 10.0, end_s=i * 10.0 + 9, speaker=who,
                                         role=roles[who], text=text) for i, (who, text) in enumerate(turns)])
+
+
+def _stage(*questions: str, directions: str = "") -> Stage:
+    return Stage(id="onsite", name="Onsite", directions_candidate=directions,
+                 questions=[{"id": f"onsite-q{i}", "text": q} for i, q in enumerate(questions, 1)])
+
+
+def test_a_guide_question_the_directions_mention_is_still_found():
+    st = _stage("Please tell me about yourself.", "What attracted you to this company?",
+                directions="Thanks for coming in. I will start by asking you to tell me about yourself, then we "
+                           "will go through your experience. Please tell me about yourself in a few minutes.")
+    t = _t(("I", "Thanks for coming in today. I will start by asking you to tell me about yourself, then we will "
+                 "go through your experience."),
+           ("C", "Sounds good."),
+           ("I", "Please tell me about yourself."),
+           ("C", "I have run customer success for six years, most recently at a payroll startup."))
+    al = align(t, st)
+    m = al.match("onsite-q1")
+    assert m.asked and m.segment_ids == ["s0002"]
+    assert al.directions_segment_ids == ["s0000"]
+
+
+def test_a_two_word_question_does_not_match_a_passing_remark():
+    st = _stage("Why should we hire you?", "Tell me about your most recent role and what you owned there.")
+    remark = _t(("I", "We hire a lot of people in the spring, so is your start date flexible?"),
+                ("C", "Yes, I can start in March."))
+    assert not align(remark, st).match("onsite-q1").asked
+    asked = _t(("I", "Last one from me. So why should we hire you over the other people we are talking to?"),
+               ("C", "Because I have done this exact job for five years."))
+    assert align(asked, st).match("onsite-q1").asked
+
+
+def test_one_long_turn_is_not_the_location_of_every_question(cam):
+    monologue = ("Welcome back to the show. Today we talk about customer success in early education, about the "
+                 "most recent role people had, their key responsibilities and metrics, high-volume outreach and "
+                 "calls per day, how teams use data for retention strategies, upselling customers, and industry "
+                 "trends in education technology. Our guest has done all of it. So, where did it all start?")
+    t = _t(("I", monologue), ("C", "It started when I was a teacher and got tired of the software we used."))
+    al = align(t, cam.stage("screening"))
+    assert len(al.asked) <= 1, [(m.question_id, m.method) for m in al.asked]
+
+
+def test_a_stacked_question_is_the_location_of_each_question_it_asks(cam):
+    t = _t(("I", "Let me ask two at once. Tell me about your most recent role in customer success, your key "
+                 "responsibilities and performance metrics, and how comfortable are you with high-volume outreach, "
+                 "like making 60-70 calls per day?"),
+           ("C", "I manage 150 accounts on renewal rate and NPS, and I make about fifty calls a day now."))
+    al = align(t, cam.stage("screening"))
+    assert {m.question_id for m in al.asked} == {"screening-q2", "screening-q3"}
+    assert al.match("screening-q2").segment_ids == al.match("screening-q3").segment_ids == ["s0000"]
+
+
+def test_each_match_records_the_signal_that_found_it(cam):
+    t = _t(("I", "How comfortable are you with high-volume outreach, such as making 60-70 calls per day?"),
+           ("C", "Very comfortable, I make about sixty a day now."),
+           ("I", "And you're good to work here, no visa stuff, nothing like that?"),
+           ("C", "Correct, green card."))
+    st = cam.stage("screening")
+    both = align_offline(t, st)
+    assert both.signals == ["lexical", "semantic"] and both.semantic_model
+    assert both.match("screening-q3").method == "both"
+    lexical = align_offline(t, st, signals=("lexical",))
+    assert lexical.semantic_model is None and lexical.match("screening-q3").method == "lexical"
+    semantic = align_offline(t, st, signals=("semantic",))
+    assert semantic.match("screening-q3").method == "semantic"
+    assert all(m.method is None for m in both.questions if not m.asked)
+    with pytest.raises(UsageError, match="signal"):
+        align_offline(t, st, signals=("vibes",))
 
 
 def test_answer_span_runs_until_the_next_guide_question(cam):
@@ -135,7 +203,33 @@ def test_stage_detection_names_the_right_stage(cam, sample, stage):
 def test_stage_detection_says_when_nothing_matches(cam):
     t = _t(("I", "Lovely weather today, isn't it?"), ("C", "It really is, the sun is out."))
     guess = detect_stage(t, cam)
-    assert "no stage matches well" in guess.reason
+    assert "no stage matches well" in guess.reason and not guess.confident
+
+
+@pytest.mark.parametrize("path, guide, stage", [
+    ("samples/alignment/cam-screening-paraphrased.txt", CAM, "screening"),  # the lowest score of the labelled set
+    ("samples/alignment/cso-hiring-manager-mixed.txt", "customer-success-operations-specialist", "hiring-manager"),
+    ("tests/data/not_interviews/teams-transcript-2026-11-19-1400.vtt", CAM, "screening"),
+])
+def test_stage_detection_is_confident_on_real_interviews(path, guide, stage):
+    g = load_guide(guide)
+    guess = detect_stage(load_interview(REPO / path, guide=g), g)
+    assert guess.stage_id == stage and guess.confident, guess.reason
+
+
+@pytest.mark.parametrize("path, guide", [
+    ("tests/data/not_interviews/churn-and-burn-ep42-customer-success-in-childcare.vtt", CAM),
+    ("tests/data/not_interviews/cs-team-standup-2026-11-30.vtt", CAM),
+    # a real interview, matched against the wrong guide
+    ("tests/data/not_interviews/teams-transcript-2026-11-19-1400.vtt", "customer-success-operations-specialist"),
+])
+def test_stage_detection_is_not_confident_on_other_talk_and_lists_the_stages(path, guide):
+    g = load_guide(guide)
+    guess = detect_stage(load_interview(REPO / path, guide=g), g)
+    assert not guess.confident, guess.reason
+    assert [c.score for c in guess.candidates] == sorted((c.score for c in guess.candidates), reverse=True)
+    assert {c.stage_id for c in guess.candidates} == set(guess.scores)
+    assert "--stage" in guess.reason and all(c.stage_name in guess.reason for c in guess.candidates)
 
 
 def test_coverage_cli_single_interview_json_and_html(run_cli, tmp_path):
