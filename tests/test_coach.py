@@ -545,7 +545,7 @@ def test_cli_coach_refuses_one_speaker_transcript_with_one_line(tmp_path):
     f.write_text("[00:00] Dana: Tell me about yourself.\n[00:10] Dana: And your last role?\n")
     res = _run(f, "--guide", "customer-account-manager", "--stage", "screening")
     assert res.exit_code == 1
-    assert "only one speaker" in res.output and "Traceback" not in res.output
+    assert "only one person speaks" in res.output and "Traceback" not in res.output
 
 
 def test_cli_coach_rejects_bad_rules_file_and_output_extension(tmp_path):
