@@ -71,6 +71,8 @@ _NUMBER = re.compile(r"\b(\d[\d,.]*\s*%?|\d+k|(one|two|three|four|five|six|seven
                      r"( (percent|points|accounts|customers|calls|k|grand|dollars))?)\b", re.I)
 
 CoverageStatus = Literal["covered", "partly", "not"]
+# how the areas to cover were judged: offline signals only, or refined by an LLM (evaluator.areas_llm)
+AlignmentMethod = Literal["offline", "llm"]
 
 
 class AreaCoverage(BaseModel):
@@ -131,7 +133,7 @@ class Alignment(BaseModel):
     guide_id: str = ""
     stage_id: str
     stage_name: str = ""
-    method: str = "offline"
+    method: AlignmentMethod = "offline"
     signals: list[str] = Field(default_factory=lambda: list(SIGNALS),
                                description="The signals used: lexical and/or semantic.")
     semantic_model: str | None = Field(default=None, description="The bundled embedding model, when semantic was used.")

@@ -78,7 +78,7 @@ class CoverageSummary(BaseModel):
     asked: int = 0
     total: int = 0
     asked_pct: float = 0.0
-    method: str = "offline"
+    method: Literal["offline", "llm"] = "offline"
     directions_given: bool = False
     extra_questions: int = 0
     questions: list[QuestionCoverage] = Field(default_factory=list)

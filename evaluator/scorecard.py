@@ -16,6 +16,9 @@ from evaluator.transcript import Transcript
 
 NOT_ENOUGH_INFORMATION = "Not Enough Information Gathered to Evaluate"
 
+# the values of evaluator.guide.CriterionKind, kept as plain strings in scorecard JSON
+CriterionKindName = Literal["competency", "goal", "overall"]
+
 ProposalStatus = Literal[
     "proposed",         # the LLM proposed a score backed by verified candidate quotes
     "no_evidence",      # no verified candidate evidence: score 0 (Not Enough Information Gathered)
@@ -91,7 +94,7 @@ class ProposedScore(_Model):
 
     criterion_id: str
     criterion_name: str
-    kind: str
+    kind: CriterionKindName
     scale: tuple[int, int]
     anchors: dict[int, str]
     status: ProposalStatus
@@ -197,7 +200,7 @@ class FinalCriterion(_Model):
 
     criterion_id: str
     criterion_name: str
-    kind: str
+    kind: CriterionKindName
     scale: tuple[int, int]
     final_score: int | None
     proposal: ProposedScore

@@ -6,6 +6,7 @@ Readers and writers for other formats live in `evaluator.formats`.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,17 @@ class Segment(BaseModel):
     words: list[Word] | None = None
 
 
+RoleMethod = Literal[
+    "option",                # --interviewer / --candidate
+    "source",                # the transcript file said so (our JSON)
+    "label",                 # a conventional label: Interviewer, Candidate, Agent, Customer...
+    "channel",               # one party per channel of a stereo call recording
+    "inferred",              # from who asks the questions (and the guide's questions)
+    "inferred-per-segment",  # mono audio without speaker turns: guessed per segment
+    "default",               # nothing to go on
+]
+
+
 class RoleAssignment(BaseModel):
     """How one speaker label got its role, and how sure we are."""
 
@@ -51,7 +63,7 @@ class RoleAssignment(BaseModel):
 
     speaker: str
     role: Role
-    method: str = Field(description="'option', 'label', 'channel', 'rttm', 'inferred' or 'default'.")
+    method: RoleMethod = Field(description="How the role was decided.")
     confidence: float = 1.0
     evidence: str = ""
 

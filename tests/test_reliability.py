@@ -258,3 +258,12 @@ def test_prohibited_questions_reach_the_draft_and_the_final(run_cli, tmp_path):
     final = load_scorecard(tmp_path / "d.final.json")
     assert {f.category for f in final.prohibited_questions} == cats
     assert "must not be asked" in run_cli(["report", tmp_path / "d.final.json"]).stdout
+
+
+def test_scorecard_kinds_are_the_guides_criterion_kinds():
+    import typing
+
+    from evaluator.guide import CriterionKind
+    from evaluator.scorecard import CriterionKindName
+
+    assert set(typing.get_args(CriterionKindName)) == {k.value for k in CriterionKind}

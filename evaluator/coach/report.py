@@ -102,7 +102,8 @@ class Recommendation(BaseModel):
     """One thing to do differently next time, tied to lines."""
 
     rank: int
-    kind: str
+    kind: Literal["must_not_ask", "skipped", "hypothetical_leading", "talk_time", "directions", "closed", "stacked",
+                  "candidate_questions"]
     title: str
     detail: str
     lines: list[LineRef] = Field(default_factory=list)
