@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -197,6 +198,7 @@ def _local_model(p: Path) -> ResolvedModel:
 
 
 def _hub_model(name: str, *, allow_download: bool) -> ResolvedModel:
+    _no_phoning_home(hub_download=True)
     from faster_whisper import utils as fw_utils
 
     try:
@@ -221,6 +223,23 @@ def _hub_model(name: str, *, allow_download: bool) -> ResolvedModel:
     return ResolvedModel(name=name, path=path, source="hub", identity=f"hub:{name}:{path.name}")
 
 
+# Libraries on the transcription path that phone home unless told not to. onnxruntime (faster-whisper's
+# Silero VAD) starts a telemetry upload (a DNS lookup of mobile.events.data.microsoft.com, and a store
+# under ~/.cache/Microsoft) about 10 s after it is imported; only this variable, set before the import,
+# stops it (`onnxruntime.disable_telemetry_events()` does not). huggingface_hub reads its switches at import.
+_NO_TELEMETRY_ENV = {"ORT_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def _no_phoning_home(hub_download: bool = False) -> None:
+    """Switch off third-party telemetry in this process (and its children) before faster_whisper is imported.
+
+    Unless a hub model was asked for by name, huggingface_hub is also put offline. Interview audio is
+    personal data: nothing but the configured LLM endpoint may be contacted."""
+    os.environ.update(_NO_TELEMETRY_ENV)
+    if not hub_download and "huggingface_hub" not in sys.modules:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+
+
 _OFFLINE_HINT = (
     "download it once while online, pass a local model directory with --model, or omit --model to use "
     "the bundled tiny.en (works offline)"
@@ -230,6 +249,7 @@ _OFFLINE_HINT = (
 @functools.lru_cache(maxsize=2)
 def _load_model(path: str, device: str, compute_type: str):
     """Load a WhisperModel once per process (tests monkeypatch this to count loads)."""
+    _no_phoning_home()
     from faster_whisper import WhisperModel
 
     try:
@@ -300,6 +320,7 @@ def transcribe_file(
 def _transcribe_raw(src: Path, resolved: ResolvedModel, device: str, compute_type: str, options: dict,
                     chans: list[str] | None, progress: ProgressFn | None) -> Transcript:
     """Decode and run ASR (per channel when `chans`): segments with times and words, no roles yet."""
+    _no_phoning_home(hub_download=resolved.source == "hub")
     import faster_whisper
 
     from evaluator.audio import decode_audio, is_silent
