@@ -245,6 +245,7 @@ def transcribe_cmd(
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Transcribe again even if this audio was transcribed before with the same model.")] = False,
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Transcribe what is there of a recording that looks cut off (with a warning) instead of failing.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Transcribe a recording with Whisper: timestamps, word times, speakers and roles.
@@ -262,7 +263,7 @@ def transcribe_cmd(
         with _transcribe_progress() as update:
             t = transcribe_file(audio, model=model, channels=channels, rttm=rttm, language=language,
                                 device=device, use_cache=not no_cache, progress=update,
-                                interviewer=interviewer, candidate=candidate)
+                                interviewer=interviewer, candidate=candidate, allow_truncated=allow_truncated)
         if output is not None:
             from evaluator.formats import write_transcript
 

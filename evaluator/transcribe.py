@@ -277,6 +277,7 @@ def transcribe_file(
     interviewer: str | None = None,
     candidate: str | None = None,
     question_texts: list[str] | None = None,
+    allow_truncated: bool = False,
 ) -> Transcript:
     """Transcribe a recording into a Transcript with segment ids, word timestamps, speakers and roles.
 
@@ -284,6 +285,7 @@ def transcribe_file(
     per channel; rttm: speaker turns for a mono recording; otherwise roles are guessed per segment.
     The ASR result is cached by audio SHA-256, model identity and options (`use_cache=False` skips it).
     `interviewer`/`candidate` name RTTM speakers for `roles.assign_roles`; `question_texts` helps it.
+    A recording that looks cut off is an AudioError unless `allow_truncated` (then a warning).
     """
     from evaluator.audio import check_audio_path
 
@@ -307,7 +309,7 @@ def transcribe_file(
 
     raw = _cache_read(cache_file) if use_cache else None
     if raw is None:
-        raw = _transcribe_raw(src, resolved, dev, compute_type, options, chans, progress)
+        raw = _transcribe_raw(src, resolved, dev, compute_type, options, chans, progress, allow_truncated)
         raw.meta.source_sha256 = audio_sha
         if use_cache:
             _cache_write(cache_file, raw)
@@ -318,14 +320,15 @@ def transcribe_file(
 
 
 def _transcribe_raw(src: Path, resolved: ResolvedModel, device: str, compute_type: str, options: dict,
-                    chans: list[str] | None, progress: ProgressFn | None) -> Transcript:
+                    chans: list[str] | None, progress: ProgressFn | None, allow_truncated: bool = False) -> Transcript:
     """Decode and run ASR (per channel when `chans`): segments with times and words, no roles yet."""
     _no_phoning_home(hub_download=resolved.source == "hub")
     import faster_whisper
 
     from evaluator.audio import decode_audio, is_silent
 
-    audio = decode_audio(src, split_channels=bool(chans), expected_channels=len(chans) if chans else None)
+    audio = decode_audio(src, split_channels=bool(chans), expected_channels=len(chans) if chans else None,
+                         allow_truncated=allow_truncated)
     warnings = list(audio.warnings)
     if all(is_silent(c) for c in audio.channels):
         raise AudioError(f"{src}: no speech found: the recording is silent ({audio.duration_s:.1f} s below -60 dBFS)",

@@ -228,6 +228,33 @@ def test_silent_recording_fails_before_loading_model(tmp_path, no_model):
     assert no_model == []
 
 
+def test_cut_off_recording_fails_before_loading_model_unless_allowed(tmp_path, no_model):
+    data = MONO.read_bytes()
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError) as exc:
+        tr.transcribe_file(cut, cache_dir=tmp_path / "c")
+    assert "looks cut off" in str(exc.value) and no_model == []
+    with pytest.raises(AssertionError, match="model was loaded"):  # allowed: decoding passes, ASR starts
+        tr.transcribe_file(cut, cache_dir=tmp_path / "c", allow_truncated=True)
+
+
+@pytest.mark.slow
+def test_cli_cut_off_recording_is_one_red_line_and_allow_truncated_transcribes_the_rest(run_cli, tmp_path):
+    data = MONO.read_bytes()
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(data[: len(data) // 5])
+    r = run_cli(["transcribe", cut, "-o", tmp_path / "t.json"], env={"INTERVIEW_EVAL_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "looks cut off" in r.stderr
+    assert "--allow-truncated" in r.stderr and not (tmp_path / "t.json").exists()
+    r = run_cli(["transcribe", cut, "-o", tmp_path / "t.json", "--allow-truncated"],
+                env={"INTERVIEW_EVAL_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 0, r.stderr
+    assert "looks cut off" in r.stderr  # the warning is shown ...
+    t = Transcript.model_validate_json((tmp_path / "t.json").read_text())
+    assert any("looks cut off" in w for w in t.meta.warnings) and 10 < t.meta.duration_s < 20  # ... and kept
+
+
 def test_channels_on_mono_recording_fails_before_loading_model(tmp_path, no_model):
     p = write_wav(tmp_path / "mono.wav", tone(1.0))
     with pytest.raises(AudioError) as exc:
