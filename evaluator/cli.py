@@ -246,6 +246,8 @@ def transcribe_cmd(
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Transcribe again even if this audio was transcribed before with the same model.")] = False,
     allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Transcribe what is there of a recording that looks cut off (with a warning) instead of failing.")] = False,
+    batched: Annotated[bool, typer.Option("--batched", help="faster-whisper's batched pipeline: about half the time on CPU.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Chunks decoded at once with --batched.")] = 8,
     json_out: JsonOpt = False,
 ) -> None:
     """Transcribe a recording with Whisper: timestamps, word times, speakers and roles.
@@ -263,7 +265,8 @@ def transcribe_cmd(
         with _transcribe_progress() as update:
             t = transcribe_file(audio, model=model, channels=channels, rttm=rttm, language=language,
                                 device=device, use_cache=not no_cache, progress=update,
-                                interviewer=interviewer, candidate=candidate, allow_truncated=allow_truncated)
+                                interviewer=interviewer, candidate=candidate, allow_truncated=allow_truncated,
+                                batched=batched, batch_size=batch_size)
         if output is not None:
             from evaluator.formats import write_transcript
 
