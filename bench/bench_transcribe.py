@@ -58,8 +58,8 @@ print(json.dumps([t for _, t in texts]))
 """
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """Run a command; return (wall seconds, peak RSS MB of that child, stdout)."""
+def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float, str, float]:
+    """Run a command; return (wall seconds, peak RSS MB of that child, stdout, CPU seconds user+sys)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
@@ -71,7 +71,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
         if proc.returncode != 0:
             sys.exit(f"error: {' '.join(cmd[:4])} ... failed ({proc.returncode}): "
                      f"{err.read().decode(errors='replace').strip()[-500:]}")
-        return wall, usage.ru_maxrss / 1024, out.read().decode()
+        return wall, usage.ru_maxrss / 1024, out.read().decode(), usage.ru_utime + usage.ru_stime
 
 
 def reference_words(path: Path) -> str:
@@ -167,13 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     hyps["direct"] = " ".join(json.loads(runs["direct"][-1][2]))
 
     best = {side: min(r[0] for r in runs[side]) for side in sides}
+    cpu = {side: min(r[3] for r in runs[side]) for side in sides}
     peak = {side: max(r[1] for r in runs[side]) for side in sides}
     result = {
         "audio": str(args.audio), "duration_s": round(duration, 2), "model": resolved.name,
         "model_path": str(resolved.path), "device": device, "compute_type": compute_type,
         "channels": chans, "repeat": args.repeat, "cpu_count": os.cpu_count(), "cpu_threads": threads,
         "batch_size": args.batch_size,
-        "sides": {side: {"wall_s": round(best[side], 3), "rtf": round(best[side] / duration, 4),
+        "sides": {side: {"wall_s": round(best[side], 3), "cpu_s": round(cpu[side], 3),
+                         "rtf": round(best[side] / duration, 4),
                          "peak_rss_mb": round(peak[side], 1), "runs_s": [round(r[0], 2) for r in runs[side]]}
                   for side in sides},
         "ratios": {},
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
             if side in sides:
                 ratios[f"{side}/direct-threads"] = round(best[side] / best["direct-threads"], 3)
     if "wrapper" in sides:
+        ratios["cpu wrapper/direct-threads" if "direct-threads" in sides else "cpu wrapper/direct"] = round(
+            cpu["wrapper"] / cpu["direct-threads" if "direct-threads" in sides else "direct"], 3)
         ratios["peak_rss wrapper/direct"] = round(peak["wrapper"] / peak["direct"], 3)
     if args.reference:
         ref = reference_words(args.reference)
@@ -199,10 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     ok = lambda v, target: "ok" if v <= target else "OVER TARGET"  # noqa: E731
     print(f"audio      {result['audio']} ({duration:.1f} s), model {resolved.name} on {device}/{compute_type}, "
           f"best of {args.repeat}, {os.cpu_count()} CPUs, wrapper cpu_threads {threads}")
-    print(f"{'':16} {'wall s':>8} {'RTF':>8} {'peak MB':>8}  runs")
+    print(f"{'':16} {'wall s':>8} {'cpu s':>8} {'RTF':>8} {'peak MB':>8}  runs (wall s)")
     for side in sides:
         r = result["sides"][side]
-        print(f"{side:16} {r['wall_s']:8.2f} {r['rtf']:8.3f} {r['peak_rss_mb']:8.0f}  {r['runs_s']}")
+        print(f"{side:16} {r['wall_s']:8.2f} {r['cpu_s']:8.2f} {r['rtf']:8.3f} {r['peak_rss_mb']:8.0f}  {r['runs_s']}")
     targets = {"wrapper/direct": 1.03, "peak_rss wrapper/direct": 1.05}
     for name, v in ratios.items():
         t = targets.get(name)

@@ -85,6 +85,41 @@ def probe_channels(path: str | Path) -> int:
         return _audio_stream(container, p).codec_context.channels
 
 
+@dataclass
+class _Header:
+    """What the container says before decoding."""
+
+    stream: Any
+    channels: int
+    declared_s: float | None  # the length it declares, None when unknown or only estimated
+    truncation: str | None  # why it looks cut off, when allowed to go on
+    end_intact: bool  # the container's end is known to be there (a shortfall is damage inside)
+
+
+def _check_header(container, p: Path, expected_channels: int | None, allow_truncated: bool) -> _Header:
+    stream = _audio_stream(container, p)
+    n_src = stream.codec_context.channels or 1
+    if expected_channels is not None and n_src != expected_channels:
+        what = {1: "mono (1 channel)", 2: "stereo (2 channels)"}.get(n_src, f"{n_src} channels")
+        raise AudioError(
+            f"{p}: the recording is {what}, but {expected_channels} channels were requested (one per party)",
+            hint="drop --channels for a recording where both parties share a channel"
+            + (" (use --rttm for speaker turns)" if n_src == 1 else ""),
+        )
+    fmt = container.format.name
+    declared_s = _declared_duration(container, stream, p)
+    truncation = None
+    if fmt == "ogg" and _ogg_end_missing(p):
+        # Ogg records no total length (FFmpeg reports the last page present), only an end mark.
+        present_s = declared_s or 0.0
+        what = f"{p}: {_CUT}: the Ogg stream stops without its end mark after {present_s:.1f} s"
+        if not allow_truncated:
+            raise AudioError(what + " (Ogg files do not record their full length)", hint=_cut_hint(present_s))
+        truncation, declared_s = what, None  # the length check has nothing to compare with
+    return _Header(stream=stream, channels=n_src, declared_s=declared_s, truncation=truncation,
+                   end_intact=fmt == "ogg" and truncation is None)
+
+
 def decode_audio(path: str | Path, split_channels: bool = False, *, expected_channels: int | None = None,
                  allow_truncated: bool = False) -> DecodedAudio:
     """Decode a recording to 16 kHz float32: mixed to mono, or one array per channel.
@@ -103,44 +138,18 @@ def decode_audio(path: str | Path, split_channels: bool = False, *, expected_cha
 
     p = check_audio_path(path)
     with _open(p, av) as container:
-        stream = _audio_stream(container, p)
-        n_src = stream.codec_context.channels or 1
-        codec = stream.codec_context.name
-        if split_channels and expected_channels is not None and n_src != expected_channels:
-            what = {1: "mono (1 channel)", 2: "stereo (2 channels)"}.get(n_src, f"{n_src} channels")
-            raise AudioError(
-                f"{p}: the recording is {what}, but {expected_channels} channels were requested "
-                "(one per party)",
-                hint="drop --channels for a recording where both parties share a channel"
-                + (" (use --rttm for speaker turns)" if n_src == 1 else ""),
-            )
-        fmt = container.format.name
-        declared_s = _declared_duration(container, stream, p)
-        if fmt == "ogg" and _ogg_end_missing(p):
-            # Ogg records no total length (FFmpeg reports the last page present), only an end mark.
-            present_s = declared_s or 0.0
-            what = f"{p}: {_CUT}: the Ogg stream stops without its end mark after {present_s:.1f} s"
-            if not allow_truncated:
-                raise AudioError(what + " (Ogg files do not record their full length)", hint=_cut_hint(present_s))
-            truncation = what
-            declared_s = None  # the length check below has nothing to compare with
-        else:
-            truncation = None
-        end_intact = fmt == "ogg"  # the end mark is there: a shortfall is damage inside the file
+        head = _check_header(container, p, expected_channels if split_channels else None, allow_truncated)
+        stream, n_src, codec = head.stream, head.channels, head.stream.codec_context.name
+        declared_s, truncation, end_intact = head.declared_s, head.truncation, head.end_intact
         layout = _layout_name(n_src) if split_channels else "mono"
-        resampler = av.audio.resampler.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE)
         chunks: list[Any] = []
         bad_frames = 0
         try:
-            for frame in _frames(container, stream, av):
-                if frame is None:
+            for chunk in _resampled(_frames(container, stream, av), av, layout):
+                if chunk is None:
                     bad_frames += 1
-                    continue
-                frame.pts = None  # resample by count, not timestamps (VFR/odd pts in webm from browsers)
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                else:
+                    chunks.append(chunk)
         except (av.error.InvalidDataError, av.error.EOFError, ValueError) as exc:
             if not chunks:
                 raise AudioError(f"{p}: cannot decode the audio ({_av_reason(exc)})",
@@ -262,6 +271,39 @@ def _frames(container, stream, av):
 def _cut_hint(present_s: float) -> str:
     return (f"{_CUT_FIX}; or pass --allow-truncated to transcribe the {present_s:.1f} s "
             "that are there")
+
+
+_BLOCK_SAMPLES = 500_000  # resample in blocks this long: resampling frame by frame costs as much as decoding
+
+
+def _resampled(frames, av, layout: str):
+    """SAMPLE_RATE float32 arrays from decoded frames, resampled in long blocks; None for each bad frame.
+
+    A change of sample format, layout or rate mid-stream ends the block and starts a new resampler."""
+    fifo = resampler = fmt = None
+
+    def flush(final: bool) -> list:
+        out = []
+        if fifo is not None and fifo.samples:
+            out += resampler.resample(fifo.read())
+        if final and resampler is not None:
+            out += resampler.resample(None)
+        return [f.to_ndarray().reshape(-1) for f in out]
+
+    for frame in frames:
+        if frame is None:
+            yield None
+            continue
+        frame.pts = None  # resample by count, not timestamps (VFR/odd pts in webm from browsers)
+        this = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if this != fmt:
+            yield from flush(final=True)
+            fifo, fmt = av.audio.fifo.AudioFifo(), this
+            resampler = av.audio.resampler.AudioResampler(format="flt", layout=layout, rate=SAMPLE_RATE)
+        fifo.write(frame)
+        if fifo.samples >= _BLOCK_SAMPLES:
+            yield from flush(final=False)
+    yield from flush(final=True)
 
 
 def _declared_duration(container, stream, path: Path) -> float | None:

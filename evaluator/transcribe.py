@@ -459,6 +459,8 @@ def _transcribe_raw(src: Path, resolved: ResolvedModel, run: _Run, chans: list[s
                          hint="check the microphone track or that this is the right file")
     if resolved.source == "bundled":
         verify_model_files(resolved.path, record=run.record)
+    # Loaded here, in the calling thread: loading it in a helper thread while the audio decoded made
+    # the whole run 3-4x slower (measured with bench/bench_transcribe.py), so no overlap.
     wm = _load_model(str(resolved.path), device, compute_type, run.cpu_threads if device == "cpu" else 0)
     pipeline = faster_whisper.BatchedInferencePipeline(wm) if run.batch_size else wm
     if options["language"] not in (None, "en") and not wm.model.is_multilingual:

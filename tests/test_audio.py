@@ -308,3 +308,14 @@ def test_corrupt_header_is_one_line_error(recordings, tmp_path, kind, offset, si
     with pytest.raises(AudioError) as exc:
         decode_audio(p)
     assert "not a recording FFmpeg can read" in one_line(exc) and "cut off" not in one_line(exc)
+
+
+def test_sample_rate_change_mid_stream_decodes_both_parts(tmp_path):
+    # Two MP3s joined byte for byte (16 kHz then 44.1 kHz): the decoder's frames change rate mid-stream.
+    a = encode(tmp_path / "a.mp3", tone(2.0, rate=16000), "libmp3lame", 16000)
+    b = encode(tmp_path / "b.mp3", tone(3.0, 300, rate=44100), "libmp3lame", 44100)
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    # (the first part's Xing header speaks for the whole file, so its length is not the file's)
+    audio = decode_audio(joined, allow_truncated=True)
+    assert audio.duration_s == pytest.approx(5.0, abs=0.15)

@@ -27,7 +27,9 @@ needs_native = pytest.mark.skipif(not native_guard_available(),
 def _cli_env(tmp_path, **extra) -> dict:
     import os
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
+    # Not the switches an earlier in-process transcription set in this process: the child must set its own.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_", "ORT_", "HF_HUB_"))}
     env["INTERVIEW_EVAL_CACHE_DIR"] = str(tmp_path / "cache")
     env.pop("XDG_CACHE_HOME", None)
     env["HOME"] = str(tmp_path / "home")  # a library's stray state (telemetry stores) lands here, not in ~
