@@ -136,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERVIEW_EVAL_")}
     env["ORT_DISABLE_TELEMETRY"] = "1"  # the direct script too: no DNS lookups from the benchmark
+    # faster-whisper's modules come with .pyc files from pip; without this the wrapper would compile
+    # every evaluator module from source on every run (sandboxes often set it), which users never pay.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory() as td:
         env["INTERVIEW_EVAL_CACHE_DIR"] = td  # never touch the user's cache
         out = {side: Path(td) / f"{side}.json" for side in sides}

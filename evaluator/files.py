@@ -6,7 +6,6 @@ import errno
 import hashlib
 import os
 import re
-import secrets
 import shutil
 import time
 from pathlib import Path
@@ -126,7 +125,7 @@ def check_writable(path: str | Path, *, inputs: tuple[str | Path, ...] | list = 
         raise OutputFileError(f"{p}: cannot write: {parent} is a file, not a folder",
                               hint="choose another output path with -o")
     try:  # a real probe: os.access says yes to root on a folder it may still not write (read-only mounts)
-        probe = parent / f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.probe"
+        probe = parent / f".{p.name}.{os.getpid()}-{os.urandom(4).hex()}.probe"
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
     except OSError as exc:
@@ -196,7 +195,7 @@ def atomic_write(path: str | Path, content: str | bytes) -> Path:
     an OutputFileError with one line saying why. Stale temps a killed writer left are removed."""
     p = Path(path)
     data = content.encode("utf-8") if isinstance(content, str) else content
-    tmp = p.parent / f".{p.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    tmp = p.parent / f".{p.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp"
     fd = None
     try:
         p.parent.mkdir(parents=True, exist_ok=True)

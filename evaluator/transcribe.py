@@ -180,7 +180,7 @@ def bundled_model_path() -> Path:
 class VerifiedFile(BaseModel):
     """One model file as it was when its SHA-256 was checked."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built on first use: only a miss needs it
 
     size: int
     mtime_ns: int
@@ -193,7 +193,7 @@ class VerifiedFile(BaseModel):
 class VerificationRecord(BaseModel):
     """Model files already checked against the known sums (`<cache>/models/verified.json`), by absolute path."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     version: int = 1
     files: dict[str, VerifiedFile] = {}
