@@ -102,6 +102,33 @@ def wer(reference: str, hypothesis: str) -> float:
     return jiwer.wer(wer_text(reference), wer_text(hypothesis))
 
 
+# Fixed costs: what the wrapper imports on top of faster-whisper, timed alone (short runs are less
+# at the mercy of a busy machine than whole transcriptions).
+STARTUP = {
+    "python -c pass": "pass",
+    "import faster_whisper (direct)": "import faster_whisper",
+    "import typer": "import typer",
+    "import evaluator.cli": "import evaluator.cli",
+    "+ transcribe, formats, roles": "import evaluator.cli, evaluator.transcribe, evaluator.formats, evaluator.roles",
+    "+ one typer parse (pydantic schemas)": "import evaluator.cli, evaluator.transcribe, evaluator.formats, "
+    "evaluator.roles\nfrom evaluator.transcript import Transcript\nTranscript.model_validate({'segments': []})\n"
+    "import typer, typing\napp = typer.Typer()\n@app.command()\ndef f(n: typing.Annotated[int, typer.Option()] = 1): pass\n"
+    "app(['--n', '2'], standalone_mode=False)",
+    "faster_whisper + all of the above": "import faster_whisper, evaluator.cli, evaluator.transcribe, "
+    "evaluator.formats, evaluator.roles\nimport typer, typing\napp = typer.Typer()\n@app.command()\n"
+    "def f(n: typing.Annotated[int, typer.Option()] = 1): pass\napp(['--n', '2'], standalone_mode=False)",
+}
+
+
+def startup(env: dict, repeat: int) -> dict[str, float]:
+    """Best-of-`repeat` wall seconds of each STARTUP snippet in a fresh interpreter."""
+    best = {name: float("inf") for name in STARTUP}
+    for _ in range(repeat):
+        for name, code in STARTUP.items():
+            best[name] = min(best[name], run_measured([sys.executable, "-c", code], env)[0])
+    return best
+
+
 SIDES = ("wrapper", "wrapper-hit", "wrapper-batched", "direct", "direct-threads")
 
 
@@ -115,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per side; the best is kept (default 3)")
     ap.add_argument("--batch-size", type=int, default=8, help="as `transcribe --batch-size` (default 8)")
     ap.add_argument("--sides", default=",".join(SIDES), help=f"comma-separated subset of {','.join(SIDES)}")
+    ap.add_argument("--startup", type=int, default=0, metavar="N",
+                    help="also time the wrapper's extra imports alone, best of N (e.g. 10)")
     ap.add_argument("--json", action="store_true", help="print one JSON document")
     args = ap.parse_args(argv)
     sides = [x for x in args.sides.split(",") if x]
@@ -168,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         hyps = {side: " ".join(s["text"] for s in json.loads(out[side].read_text())["segments"])
                 for side in sides if side.startswith("wrapper")}
     hyps["direct"] = " ".join(json.loads(runs["direct"][-1][2]))
+    fixed = startup(env, args.startup) if args.startup else {}
 
     best = {side: min(r[0] for r in runs[side]) for side in sides}
     cpu = {side: min(r[3] for r in runs[side]) for side in sides}
@@ -182,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                          "peak_rss_mb": round(peak[side], 1), "runs_s": [round(r[0], 2) for r in runs[side]]}
                   for side in sides},
         "ratios": {},
+        "startup_s": {k: round(v, 3) for k, v in fixed.items()},
     }
     ratios = result["ratios"]
     for side in sides:
@@ -217,6 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     if "wrapper" in sides:
         rtf = result["sides"]["wrapper"]["rtf"]
         print(f"RTF wrapper {rtf:.3f}  (target <= 0.1: {ok(rtf, 0.1)})")
+    if fixed:
+        print(f"startup (best of {args.startup}, wall ms):")
+        for name, v in fixed.items():
+            print(f"  {name:40} {v * 1000:6.0f}")
+        extra = fixed["faster_whisper + all of the above"] - fixed["import faster_whisper (direct)"]
+        print(f"  wrapper's fixed extra cost: {extra * 1000:.0f} ms = {extra / best['direct']:.1%} of the direct run")
     if args.reference:
         print("WER          " + ", ".join(f"{k} {v:.3f}" for k, v in result["wer"].items())
               + f"  (reference {args.reference})")
