@@ -31,6 +31,15 @@ class InputFileError(EvalError):
     """An input file is missing, empty, binary or not UTF-8."""
 
 
+class OutputFileError(EvalError, OSError):
+    """An output cannot be written (a folder in the way, read-only or full disk, the input itself).
+
+    Also an OSError (errno and strerror set), so callers that tolerate a failed cache write keep doing so."""
+
+    def __str__(self) -> str:  # OSError's own str() would print "[Errno 28] ..." instead of our line
+        return self.one_line()
+
+
 class GuideError(EvalError):
     """An interview guide does not validate or cannot be imported."""
 

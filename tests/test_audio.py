@@ -138,7 +138,7 @@ def test_truncated_wav_reports_promised_and_decodable_length(tmp_path):
     with pytest.raises(AudioError) as exc:
         decode_audio(cut)
     msg = one_line(exc)
-    assert "truncated" in msg and "6.0 s" in msg and "2.0 s" in msg
+    assert "looks cut off" in msg and "6.0 s" in msg and "2.0 s" in msg
 
 
 def test_wav_with_header_only_is_zero_length(tmp_path):
@@ -170,11 +170,12 @@ def test_silence_is_detected_below_minus_60_dbfs(tmp_path):
     assert not is_silent(tone(0.5))
 
 
-def encode(path: Path, samples: np.ndarray, codec: str, rate: int = 16000, video: bool = False) -> Path:
-    """Encode a mono tone with PyAV into any container (plus a tiny video track for mp4/webm video)."""
+def encode(path: Path, samples: np.ndarray, codec: str, rate: int = 16000, video: bool = False,
+           options: dict | None = None) -> Path:
+    """Encode mono samples with PyAV into any container (plus a tiny video track for mp4/webm video)."""
     import av
 
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=options or {}) as out:
         if video:
             vs = out.add_stream("mpeg4" if path.suffix == ".mp4" else "libvpx", rate=10)
             vs.width, vs.height, vs.pix_fmt = 32, 32, "yuv420p"
@@ -228,3 +229,93 @@ def test_video_without_audio_track_says_so(tmp_path):
     with pytest.raises(AudioError) as exc:
         decode_audio(p)
     assert "no audio track (video)" in one_line(exc)
+
+
+# ---------------------------------------------------------------- cut-off files (head -c of a real recording)
+
+
+@pytest.fixture(scope="module")
+def recordings(tmp_path_factory) -> dict[str, Path]:
+    """The first 20 s of the bundled speech sample in each container, encoded once (PyAV, no ffmpeg CLI)."""
+    d = tmp_path_factory.mktemp("recordings")
+    speech = decode_audio(SAMPLES_AUDIO / "cam-screening.ogg").mono[: 20 * 16000]
+    return {
+        "wav": write_wav(d / "call.wav", speech),
+        "mp3": encode(d / "call.mp3", speech, "libmp3lame"),
+        "m4a": encode(d / "call.m4a", speech, "aac"),  # index (moov) at the end, as most recorders write it
+        "m4a-faststart": encode(d / "fast.m4a", speech, "aac", options={"movflags": "faststart"}),
+        "flac": encode(d / "call.flac", speech, "flac"),
+        "ogg": SAMPLES_AUDIO / "cam-screening.ogg",  # the bundled file itself (another muxer than PyAV's)
+        "ogg-pyav": encode(d / "call.opus.ogg", np.repeat(speech, 3), "libopus", 48000),  # 16 -> 48 kHz
+    }
+
+
+def head_c(src: Path, dst: Path, percent: int) -> Path:
+    """`head -c <percent>%` of a file."""
+    data = src.read_bytes()
+    dst.write_bytes(data[: len(data) * percent // 100])
+    return dst
+
+
+@pytest.mark.parametrize("kind", ["wav", "mp3", "m4a", "m4a-faststart", "flac", "ogg", "ogg-pyav"])
+def test_complete_recordings_are_not_flagged(recordings, kind):
+    audio = decode_audio(recordings[kind])
+    assert audio.warnings == [] and audio.duration_s > 19
+
+
+@pytest.mark.parametrize("percent", [10, 50, 90])
+@pytest.mark.parametrize("kind", ["wav", "mp3", "m4a", "m4a-faststart", "flac", "ogg", "ogg-pyav"])
+def test_cut_off_recording_is_one_line_error_saying_so(recordings, tmp_path, kind, percent):
+    src = recordings[kind]
+    cut = head_c(src, tmp_path / f"cut{src.suffix}", percent)
+    with pytest.raises(AudioError) as exc:
+        decode_audio(cut)
+    msg = one_line(exc)
+    assert msg.startswith(f"{cut}: the file looks cut off: ") and "re-export or re-download it" in msg
+    if kind in ("wav", "mp3", "m4a-faststart", "flac"):  # the container says how long it should be
+        full_s = decode_audio(src).duration_s
+        assert f"says {full_s:.1f} s but only " in msg
+    if kind.startswith("ogg"):  # Ogg records no total length, only an end-of-stream mark
+        assert "stops without its end mark after" in msg
+
+
+def test_cut_off_recording_decodes_with_a_warning_when_allowed(recordings, tmp_path):
+    cut = head_c(recordings["ogg"], tmp_path / "cut.ogg", 50)
+    audio = decode_audio(cut, allow_truncated=True)
+    assert 35 < audio.duration_s < 45
+    assert len(audio.warnings) == 1 and "looks cut off" in audio.warnings[0] and "only the" in audio.warnings[0]
+    cut_wav = head_c(recordings["wav"], tmp_path / "cut.wav", 50)
+    audio = decode_audio(cut_wav, allow_truncated=True)
+    assert 9 < audio.duration_s < 11 and "says 20.0 s but only 10.0 s" in audio.warnings[0]
+
+
+def test_recording_damaged_inside_says_damaged_not_cut(tmp_path):
+    data = bytearray((SAMPLES_AUDIO / "cam-screening.ogg").read_bytes())
+    data[20000:25000] = b"\xff" * 5000  # a few seconds of pages destroyed; the end is intact
+    p = tmp_path / "damaged.ogg"
+    p.write_bytes(bytes(data))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "the file is damaged: its container says 81.6 s but only" in one_line(exc)
+
+
+@pytest.mark.parametrize("kind, offset, size", [("wav", 12, 24), ("ogg", 0, 200), ("m4a", 0, 64)])
+def test_corrupt_header_is_one_line_error(recordings, tmp_path, kind, offset, size):
+    data = bytearray(recordings[kind].read_bytes())
+    data[offset:offset + size] = bytes(size)
+    p = tmp_path / f"corrupt{recordings[kind].suffix}"
+    p.write_bytes(bytes(data))
+    with pytest.raises(AudioError) as exc:
+        decode_audio(p)
+    assert "not a recording FFmpeg can read" in one_line(exc) and "cut off" not in one_line(exc)
+
+
+def test_sample_rate_change_mid_stream_decodes_both_parts(tmp_path):
+    # Two MP3s joined byte for byte (16 kHz then 44.1 kHz): the decoder's frames change rate mid-stream.
+    a = encode(tmp_path / "a.mp3", tone(2.0, rate=16000), "libmp3lame", 16000)
+    b = encode(tmp_path / "b.mp3", tone(3.0, 300, rate=44100), "libmp3lame", 44100)
+    joined = tmp_path / "joined.mp3"
+    joined.write_bytes(a.read_bytes() + b.read_bytes())
+    # (the first part's Xing header speaks for the whole file, so its length is not the file's)
+    audio = decode_audio(joined, allow_truncated=True)
+    assert audio.duration_s == pytest.approx(5.0, abs=0.15)

