@@ -315,9 +315,11 @@ def parse_guide_yaml(text: str, *, source: str = "<guide>") -> Guide:
     """Parse and validate guide YAML, with errors naming the YAML line and the field."""
     import yaml
 
+    from evaluator.files import yaml_loader
+
     try:
         # the C loader when libyaml is there (several times faster); the YAML tree only when an error needs a line
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = yaml.load(text, Loader=yaml_loader())
     except yaml.YAMLError as exc:
         from evaluator.files import yaml_syntax_error
 
@@ -330,7 +332,7 @@ def parse_guide_yaml(text: str, *, source: str = "<guide>") -> Guide:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = list(err["loc"])
-        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        root = yaml.compose(text, Loader=yaml_loader())
         line = _yaml_line(root, loc)
         bad = re.search(r"anchor score\(s\) \[(\d+)", err["msg"])
         if bad:  # point at the offending anchor, not at `anchors:`

@@ -50,7 +50,9 @@ def load_prompt(name: str) -> Prompt:
         raise EvalError(f"{path}: no front matter", hint="start the file with ---, id:, version:, ---")
     import yaml
 
-    meta = yaml.safe_load(m.group(1)) or {}
+    from evaluator.files import yaml_loader
+
+    meta = yaml.load(m.group(1), Loader=yaml_loader()) or {}
     sections = dict(re.findall(r"^## (system|user)\n(.*?)(?=^## (?:system|user)\n|\Z)", m.group(2), re.S | re.M))
     if "version" not in meta or "user" not in sections:
         raise EvalError(f"{path}: needs a version in the front matter and a '## user' section")

@@ -90,8 +90,10 @@ def parse_rules(text: str, source: str, model: type[BaseModel]):
     errors."""
     import yaml
 
+    from evaluator.files import yaml_loader
+
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=yaml_loader())
     except yaml.YAMLError as exc:
         from evaluator.files import yaml_syntax_error
 

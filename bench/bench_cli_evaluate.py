@@ -1,0 +1,73 @@
+"""`evaluate` outside the LLM, as a person runs it: the real CLI, start-up included, on every bundled sample.
+
+    .venv/bin/python bench/bench_cli_evaluate.py --baseline /path/to/older/checkout [--repeat 5]
+
+Runs `interview-eval evaluate SAMPLE --guide G --no-llm -o OUT` for each sample transcript with this checkout
+and with the baseline checkout (another clone or worktree of the project, e.g. the commit before a change),
+alternating, best of `--repeat` per sample and side, both with this venv's Python (PYTHONPATH selects the code).
+Prints the total wall time per side and the ratio this/baseline (target of issue 13: <= 0.5), plus the time of
+`--help` (start-up alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = [("samples/cam-screening-strong.vtt", "customer-account-manager"),
+           ("samples/cam-screening-weak-skips.txt", "customer-account-manager"),
+           ("samples/cam-hiring-manager.txt", "customer-account-manager"),
+           ("samples/cam-behavioral-marcus-lee.vtt", "customer-account-manager"),
+           ("samples/cam-work-sample-retention-call.srt", "customer-account-manager"),
+           ("samples/cso-behavioral-strong.txt", "customer-success-operations-specialist"),
+           ("samples/cso-behavioral-weak.vtt", "customer-success-operations-specialist")]
+
+
+def _once(code: Path, args: list[str], cache: Path) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # both sides keep their compiled modules, as installed code does
+    env.update(PYTHONPATH=str(code), INTERVIEW_EVAL_CACHE_DIR=str(cache))
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "evaluator.cli", *args], cwd=code, env=env, capture_output=True,
+                          text=True)
+    took = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{code}: {' '.join(args)} failed: {proc.stderr.strip()[-300:]}")
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--baseline", type=Path, required=True, help="another checkout of the project")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    sides = {"this": REPO, "baseline": args.baseline.resolve()}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        totals = {k: 0.0 for k in sides}
+        helps = {k: min(_once(code, ["--help"], tmp) for _ in range(args.repeat)) for k, code in sides.items()}
+        for sample, guide in SAMPLES:
+            best = {k: float("inf") for k in sides}
+            for _ in range(args.repeat):
+                for name, code in sides.items():
+                    out = tmp / f"{name}-{Path(sample).stem}.json"
+                    out.unlink(missing_ok=True)
+                    best[name] = min(best[name], _once(code, ["evaluate", str(code / sample), "--guide", guide,
+                                                              "--no-llm", "-o", str(out)], tmp / name))
+            for k in sides:
+                totals[k] += best[k]
+            print(f"{sample:45s} this {best['this']:.2f} s  baseline {best['baseline']:.2f} s  "
+                  f"ratio {best['this'] / best['baseline']:.2f}")
+    print(f"--help: this {helps['this']:.2f} s, baseline {helps['baseline']:.2f} s")
+    print(f"TOTAL evaluate --no-llm over {len(SAMPLES)} samples: this {totals['this']:.2f} s, baseline "
+          f"{totals['baseline']:.2f} s, ratio {totals['this'] / totals['baseline']:.2f} (target <= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
