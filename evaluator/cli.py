@@ -135,7 +135,8 @@ def guides_show(
     json_out: JsonOpt = False,
 ) -> None:
     """A readable summary: stages, questions with areas and follow-ups, criteria with anchors."""
-    from evaluator.guide import load_guide, render_guide_markdown
+    from evaluator.guide import load_guide
+    from evaluator.render.guide import render_guide_markdown
 
     try:
         g = load_guide(guide)
@@ -438,10 +439,11 @@ def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=
     return iv.transcript, iv.stage, iv.detection
 
 
-def _write_report(output: Path, text: str) -> None:
-    from evaluator.files import atomic_write
+def _write_report(result, output: Path, fmt: str | None = None) -> None:
+    """Write a report to `output` (atomically), in `fmt` or the format its extension names."""
+    from evaluator.render import write
 
-    atomic_write(output, text)
+    write(result, output, fmt)
     info(f"wrote {output}")
 
 
@@ -458,14 +460,16 @@ def _each_interview(inputs: list[str], guide, stage, load: tuple, task, what: st
     return res.single, res.results, res.failures
 
 
-def _emit(result, md, *, json_out: bool, output: Optional[Path], warnings: list[str]) -> None:
+def _emit(result, *, json_out: bool, output: Optional[Path], warnings: list[str]) -> None:
     """Warnings on stderr; then one JSON document, or Markdown unless the report went to a file."""
+    from evaluator.render import render
+
     for w in warnings:
         warn(w)
     if json_out:
         print_json(result)
     elif not output:
-        print_markdown(md(result))
+        print_markdown(render(result, "md"))
 
 
 # ---------------------------------------------------------------- coverage
@@ -496,12 +500,13 @@ def coverage_cmd(
     One interview gives a per-question table; a folder or glob gives a table per interview and per
     interviewer, and the questions most often skipped.
     """
-    from evaluator.coverage import BatchFailure, batch_coverage, interview_coverage
+    from evaluator.coverage import BatchFailure, InterviewCoverage, batch_coverage, interview_coverage
     from evaluator.guide import load_guide
-    from evaluator.report import output_format, render, render_batch_markdown, render_coverage_markdown
+    from evaluator.render import resolve_format
 
     try:
-        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        if output:  # refuse a wrong extension before the work, not after
+            resolve_format(InterviewCoverage, path=output)
         g = load_guide(guide)
         if stage:
             g.stage(stage)
@@ -532,15 +537,14 @@ def coverage_cmd(
         single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
                                                                     channels, rttm), task, "audited", jobs=jobs)
         if single:
-            report, md, title = items[0], render_coverage_markdown, f"Coverage: {items[0].source}"
+            report = items[0]
         else:
-            failures = [BatchFailure(source=src, error=err) for src, err in failed]
-            report, md, title = batch_coverage(g, items, failures), render_batch_markdown, "Coverage audit"
+            report = batch_coverage(g, items, [BatchFailure(source=src, error=err) for src, err in failed])
         if output:
-            _write_report(output, render(report, out_fmt, markdown=md, title=title))
+            _write_report(report, output)
     except EvalError as exc:
         fail(exc)
-    _emit(report, md, json_out=json_out, output=output, warnings=report.warnings if single else [])
+    _emit(report, json_out=json_out, output=output, warnings=report.warnings if single else [])
 
 
 # ---------------------------------------------------------------- coach
@@ -568,12 +572,13 @@ def coach_cmd(
 
     A folder or glob gives one row per interviewer.
     """
-    from evaluator.coach import load_must_not_ask_rules, render_coach_markdown, render_summary_markdown, summarize
+    from evaluator.coach import CoachReport, load_must_not_ask_rules, summarize
     from evaluator.guide import load_guide
-    from evaluator.report import output_format, render
+    from evaluator.render import resolve_format
 
     try:
-        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        if output:  # refuse a wrong extension before the work, not after
+            resolve_format(CoachReport, path=output)
         g = load_guide(guide)
         if stage:
             g.stage(stage)
@@ -585,16 +590,12 @@ def coach_cmd(
         single, reports, failed = _each_interview(
             inputs, g, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
             functools.partial(pipeline.coach_task, guide=g, rules=rule_set), "coached", jobs=jobs)
-        if single:
-            result, md, title = reports[0], render_coach_markdown, f"Coaching report: {reports[0].source or ''}"
-        else:
-            result, md, title = (summarize(reports, [f"{src}: {err}" for src, err in failed]),
-                                 render_summary_markdown, "Coaching summary")
+        result = reports[0] if single else summarize(reports, [f"{src}: {err}" for src, err in failed])
         if output:
-            _write_report(output, render(result, out_fmt, markdown=md, title=title))
+            _write_report(result, output)
     except EvalError as exc:
         fail(exc)
-    _emit(result, md, json_out=json_out, output=output, warnings=result.warnings if single else [])
+    _emit(result, json_out=json_out, output=output, warnings=result.warnings if single else [])
 
 
 # ---------------------------------------------------------------- evaluate
@@ -637,7 +638,7 @@ def evaluate_cmd(
     """
     from evaluator import pipeline
     from evaluator.guide import load_guide
-    from evaluator.report import render_scorecard_markdown
+    from evaluator.render import render
 
     try:
         if output is not None and output.suffix.lower() != ".json":
@@ -671,7 +672,7 @@ def evaluate_cmd(
     if json_out:
         print_json(draft)
     else:
-        print_markdown(render_scorecard_markdown(draft))
+        print_markdown(render(draft, "md"))
         if output is not None:
             info(f"wrote {output}")
     if failed:
@@ -689,7 +690,7 @@ def _review_interactive(store, ref: str, reviewer: str, transcript) -> bool:
 
     from evaluator import pipeline
     from evaluator import review as rv
-    from evaluator.report import criterion_markdown
+    from evaluator.render.scorecard import criterion_markdown, criterion_view
     from evaluator.text import fmt_time
 
     con = Console(highlight=False)
@@ -698,7 +699,7 @@ def _review_interactive(store, ref: str, reviewer: str, transcript) -> bool:
     for i, cid in enumerate(todo, 1):
         p = card.score_for(cid)
         con.rule(f"criterion {i} of {len(todo)} still to decide")
-        con.print(Markdown(criterion_markdown(p)))
+        con.print(Markdown(criterion_markdown(criterion_view(p))))
         scale = ", ".join(f"{k}={v}" for k, v in sorted(p.anchors.items()))
         while True:
             # no default: pressing Enter never decides anything
@@ -847,23 +848,17 @@ def report_cmd(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the report here (atomically).")] = None,
 ) -> None:
     """Render a draft or final scorecard: Markdown, printable HTML, CSV for spreadsheets/ATS, or JSON."""
-    from evaluator.report import output_format, render_scorecard
+    from evaluator.render import render, resolve_format
+    from evaluator.scorecard import Draft
     from evaluator.store import load_scorecard
 
-    allowed = ("md", "html", "csv", "json")
     try:
-        if fmt is not None:
-            fmt = {"markdown": "md", "htm": "html"}.get(fmt.lower(), fmt.lower())
-            if fmt not in allowed:
-                raise UsageError(f"--format {fmt!r} is not a report format", hint="use one of: " + ", ".join(allowed))
-        elif output is not None:
-            fmt = output_format(output, allowed)
-        else:
-            fmt = "md"
+        fmt = resolve_format(Draft, fmt=fmt, path=output)  # a final scorecard has the same formats
         card = load_scorecard(scorecard)
-        text = render_scorecard(card, fmt)
         if output is not None:
-            _write_report(output, text)
+            _write_report(card, output, fmt)
+        else:
+            text = render(card, fmt)
     except EvalError as exc:
         fail(exc)
     if output is None:
@@ -891,11 +886,12 @@ def debrief_cmd(
     Scorecards of different candidates or guides are refused. The candidate is the scorecard's `candidate`
     field, else the candidate speaker's name in the transcript.
     """
-    from evaluator.debrief import debrief_files, render_debrief_markdown
-    from evaluator.report import output_format, render
+    from evaluator.debrief import DebriefPacket, debrief_files
+    from evaluator.render import resolve_format
 
     try:
-        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        if output:
+            resolve_format(DebriefPacket, path=output)
         g = None
         if guide:
             from evaluator.guide import load_guide
@@ -903,11 +899,10 @@ def debrief_cmd(
             g = load_guide(guide)
         packet = debrief_files(scorecards, g)
         if output:
-            _write_report(output, render(packet, out_fmt, markdown=render_debrief_markdown,
-                                         title=f"Debrief: {packet.candidate}"))
+            _write_report(packet, output)
     except EvalError as exc:
         fail(exc)
-    _emit(packet, render_debrief_markdown, json_out=json_out, output=output, warnings=packet.warnings)
+    _emit(packet, json_out=json_out, output=output, warnings=packet.warnings)
 
 
 @app.command("calibrate")
@@ -928,17 +923,18 @@ def calibrate_cmd(
     Scorecards are paired by transcript content + stage. `--ai-vs-human` compares the AI with the reviewers
     and counts overrides per criterion and per reviewer.
     """
-    from evaluator.calibrate import calibrate_files, render_calibration_markdown
-    from evaluator.report import output_format, render
+    from evaluator.calibrate import CalibrationReport, calibrate_files
+    from evaluator.render import resolve_format
 
     try:
-        out_fmt = output_format(output, ("md", "html", "json")) if output else None
+        if output:
+            resolve_format(CalibrationReport, path=output)
         result = calibrate_files(reference, trainee, ai_vs_human)
         if output:
-            _write_report(output, render(result, out_fmt, markdown=render_calibration_markdown, title="Calibration"))
+            _write_report(result, output)
     except EvalError as exc:
         fail(exc)
-    _emit(result, render_calibration_markdown, json_out=json_out, output=output, warnings=result.warnings)
+    _emit(result, json_out=json_out, output=output, warnings=result.warnings)
 
 
 # ---------------------------------------------------------------- the review desk (web)

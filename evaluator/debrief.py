@@ -19,9 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evaluator.errors import ReviewError, UsageError
 from evaluator.guide import Criterion, CriterionKind, Guide, StageKind, match_tag
-from evaluator.report import md_table
 from evaluator.scorecard import Draft, EvidenceQuote, FinalScorecard
-from evaluator.text import content_words, fmt_time, normalize
+from evaluator.text import content_words, normalize
 from evaluator.transcript import Role
 
 DISAGREEMENT_SPREAD = 2
@@ -327,68 +326,11 @@ def debrief_files(items: list[str | Path], guide: Guide | None = None) -> Debrie
     return build_debrief(cards, guide, warnings)
 
 
-# ---------------------------------------------------------------- rendering
+def __getattr__(name: str):
+    # The packet is rendered by evaluator.render.debrief; this keeps `from evaluator.debrief import
+    # render_debrief_markdown` working for code written before the move (the web app's branch).
+    if name == "render_debrief_markdown":
+        from evaluator.render.debrief import render_debrief_markdown
 
-
-def _score_text(s: DebriefScore) -> str:
-    if s.score is None:
-        return "—"
-    return f"{s.score} ({s.label})" if s.label else str(s.score)
-
-
-def render_debrief_markdown(packet: DebriefPacket) -> str:
-    """The packet as Markdown (HTML via `report.markdown_to_html`)."""
-    out = [f"# Debrief packet: {packet.candidate}", "",
-           f"- Role: {packet.role} (guide `{packet.guide_id}`)", ""]
-    rows = [[r.stage_name, ", ".join(r.interviewers) or "—",
-             f"final r{r.revision}, reviewed by {r.reviewer}" if r.kind == "final" else "**draft (not reviewed)**",
-             Path(r.file).name] for r in packet.scorecards]
-    out += ["## Scorecards", "", md_table(["stage", "interviewer(s)", "status", "file"], rows), ""]
-    out += ["## Overall recommendations", ""]
-    if packet.overall:
-        out += [md_table(["stage", "given by", "recommendation", "reason for change"],
-                         [[s.stage_name, s.given_by, _score_text(s), s.reason or ""] for s in packet.overall]), ""]
-    else:
-        out += ["_No overall recommendation in these scorecards._", ""]
-    if packet.disagreements:
-        out += ["## Disagreements to discuss (spread of 2 or more)", ""] + [f"- {d}" for d in packet.disagreements]
-        out.append("")
-    if packet.gaps:
-        out += ["## Coverage gaps across the loop", ""] + [f"- {g}" for g in packet.gaps] + [""]
-    out += ["## Competencies", ""]
-    summary = []
-    for c in packet.competencies:
-        scores = "; ".join(f"{s.stage_id}: {'—' if s.score is None else s.score}" for s in c.scores) or "not assessed"
-        flag = "**disagree**" if c.disagreement else ("no evidence" if not c.evidence_gathered else "")
-        summary.append([c.name + (" (essential)" if c.essential else ""), scores, flag])
-    out += [md_table(["competency", "scores by stage", "note"], summary), ""]
-    for c in packet.competencies:
-        if not c.scores:
-            continue
-        out += [f"### {c.name}" + (" (essential competency)" if c.essential else ""), ""]
-        for s in c.scores:
-            by = s.given_by + (f" (interviewer: {', '.join(s.interviewers)})" if s.interviewers else "")
-            out.append(f"- **{_score_text(s)}** — {s.stage_name}, `{s.criterion_id}`, {by}"
-                       + (f"; override reason: {s.reason}" if s.reason else ""))
-            for q in s.quotes[:3]:
-                out.append(f"  - \u201c{' '.join(q.quote.split())}\u201d ({fmt_time(q.start_s)}, {q.segment_id})")
-            if len(s.quotes) > 3:
-                out.append(f"  - … {len(s.quotes) - 3} more quotes in the scorecard")
-        out.append("")
-    out += ["## Goals: likelihood of achieving them", ""]
-    for g in packet.goals:
-        out.append(f"- **{g.goal}**")
-        if not g.ratings:
-            out.append("  - not rated in any stage")
-        for s in g.ratings:
-            out.append(f"  - {_score_text(s)} — {s.stage_name}, {s.given_by}"
-                       + (f" (interviewer: {', '.join(s.interviewers)})" if s.interviewers else ""))
-    out.append("")
-    if packet.agenda:
-        out += ["## Agenda: Debrief Meeting questions", ""]
-        for i, a in enumerate(packet.agenda, 1):
-            out.append(f"- **{i}. {a.text}**" + (f" — _{' '.join(a.guidance.split())}_" if a.guidance else ""))
-        out.append("")
-    if packet.warnings:
-        out += ["## Warnings", ""] + [f"- {w}" for w in packet.warnings] + [""]
-    return "\n".join(out).rstrip() + "\n"
+        return render_debrief_markdown
+    raise AttributeError(f"module 'evaluator.debrief' has no attribute {name!r}")

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from evaluator import review as rv
-from evaluator.calibrate import calibrate_files, quadratic_weighted_kappa, render_calibration_markdown
+from evaluator.calibrate import calibrate_files, quadratic_weighted_kappa
 from evaluator.errors import UsageError
+from evaluator.render import render_calibration_markdown
 from scorecard_fixtures import make_draft
 
 SAMPLES = ["samples/cam-screening-strong.vtt", "samples/batch/01-whitfield-nguyen.vtt",

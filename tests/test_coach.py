@@ -23,13 +23,11 @@ from evaluator.coach import (
     find_question_quality,
     load_must_not_ask_rules,
     measure_talk_time,
-    render_coach_html,
-    render_coach_markdown,
-    render_summary_markdown,
     summarize,
     verify_flags,
 )
 from evaluator.errors import InputFileError, TranscriptError, UsageError
+from evaluator.render import render, render_coach_markdown, render_summary_markdown
 from evaluator.text import normalize, sentences
 from evaluator.transcript import Role, Segment, Transcript, segment_id
 
@@ -468,7 +466,7 @@ def test_report_round_trips_as_one_json_document():
 
 def test_html_report_is_self_contained():
     r = evaluate_set()["reports"]["01_cam_screening"]
-    page = render_coach_html(r)
+    page = render(r, "html")
     assert page.startswith("<!DOCTYPE html>") and "<style>" in page
     assert "<script" not in page and "http://" not in page and "https://" not in page
     assert "where were you born originally?" in page and "<table>" in page

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from evaluator import review as rv
-from evaluator.debrief import build_debrief, debrief_files, render_debrief_markdown, same_competency
+from evaluator.debrief import build_debrief, debrief_files, same_competency
 from evaluator.errors import ReviewError
+from evaluator.render import render_debrief_markdown
 from scorecard_fixtures import make_draft, write_draft
 
 HM = dict(sample="samples/cam-hiring-manager.txt", stage="hiring-manager")

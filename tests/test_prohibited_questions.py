@@ -12,7 +12,7 @@ from evaluator.coach import coach, prohibited_questions
 from evaluator.coverage import batch_coverage, interview_coverage
 from evaluator.formats import read_transcript
 from evaluator.guide import load_guide
-from evaluator.report import (
+from evaluator.render import (
     render_batch_markdown,
     render_coverage_markdown,
     render_scorecard_html,

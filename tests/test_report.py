@@ -10,7 +10,7 @@ import re
 import pytest
 
 from evaluator import review as rv
-from evaluator.report import SCORECARD_CSV_COLUMNS, render_scorecard_csv, render_scorecard_html, render_scorecard_markdown
+from evaluator.render import SCORECARD_CSV_COLUMNS, render_scorecard_csv, render_scorecard_html, render_scorecard_markdown
 from evaluator.scorecard import Draft, FinalScorecard
 from scorecard_fixtures import make_draft, write_draft
 
@@ -118,3 +118,11 @@ def test_report_cli_refuses_a_file_that_is_not_a_scorecard(run_cli, tmp_path):
     p.write_text(json.dumps({"kind": "review_state"}))
     r = run_cli(["report", p])
     assert r.exit_code == 1 and "not a scorecard" in r.stderr
+
+
+def test_a_model_without_an_endpoint_host_is_named_without_one(draft):
+    assert draft.source.llm_model == "test-model" and draft.source.llm_endpoint_host is None
+    md = render_scorecard_markdown(draft)
+    assert "- LLM test-model; prompts" in md or "- LLM test-model\n" in md
+    for text in (md, render_scorecard_html(draft)):
+        assert "at None" not in text

@@ -9,7 +9,7 @@ The coach takes parsed data (a transcript, a guide stage, rules) and reads no fi
 read by `evaluator.resources.load_must_not_ask_rules`, re-exported here.
 
 Modules: `rules` (rule models, parsing), `talk` (talk time), `questions` (must-not-ask and question form),
-`structure` (the guide), `recommend` (the three recommendations), `report` (report models, rendering),
+`structure` (the guide), `recommend` (the three recommendations), `report` (report models; `evaluator.render.coach` renders them),
 `run` (`coach`, `summarize`).
 """
 
@@ -40,9 +40,6 @@ from evaluator.coach.report import (
     Structure,
     SummaryRow,
     TalkTime,
-    render_coach_html,
-    render_coach_markdown,
-    render_summary_markdown,
 )
 from evaluator.coach.rules import (
     CATEGORY_NAMES,
@@ -65,6 +62,16 @@ __all__ = [
     "MustNotAskRules", "QualityRule", "QualityRules", "QuestionCoverage", "Recommendation", "Reviewer",
     "SpeakerShare", "Structure", "SummaryRow", "TalkTime", "category_name", "check_directions", "check_structure",
     "coach", "find_must_not_ask", "find_question_quality", "load_must_not_ask_rules", "load_quality_rules",
-    "measure_talk_time", "merge_rules", "parse_rules", "prohibited_questions", "recommend", "render_coach_html",
-    "render_coach_markdown", "render_summary_markdown", "summarize", "verify_flags",
+    "measure_talk_time", "merge_rules", "parse_rules", "prohibited_questions", "recommend", "summarize",
+    "verify_flags",
 ]
+
+
+def __getattr__(name: str):
+    # The reports are rendered by evaluator.render.coach; this keeps `from evaluator.coach import
+    # render_coach_markdown` working for code written before the move (the web app's branch).
+    if name in ("render_coach_markdown", "render_summary_markdown"):
+        from evaluator.render import coach as rendered
+
+        return getattr(rendered, name)
+    raise AttributeError(f"module 'evaluator.coach' has no attribute {name!r}")
