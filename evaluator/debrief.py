@@ -324,13 +324,3 @@ def debrief_files(items: list[str | Path], guide: Guide | None = None) -> Debrie
     """Load scorecard files (or folders) and build the packet."""
     cards, warnings = load_scorecards(expand_scorecard_paths(items))
     return build_debrief(cards, guide, warnings)
-
-
-def __getattr__(name: str):
-    # The packet is rendered by evaluator.render.debrief; this keeps `from evaluator.debrief import
-    # render_debrief_markdown` working for code written before the move (the web app's branch).
-    if name == "render_debrief_markdown":
-        from evaluator.render.debrief import render_debrief_markdown
-
-        return render_debrief_markdown
-    raise AttributeError(f"module 'evaluator.debrief' has no attribute {name!r}")

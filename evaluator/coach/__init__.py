@@ -65,13 +65,3 @@ __all__ = [
     "measure_talk_time", "merge_rules", "parse_rules", "prohibited_questions", "recommend", "summarize",
     "verify_flags",
 ]
-
-
-def __getattr__(name: str):
-    # The reports are rendered by evaluator.render.coach; this keeps `from evaluator.coach import
-    # render_coach_markdown` working for code written before the move (the web app's branch).
-    if name in ("render_coach_markdown", "render_summary_markdown"):
-        from evaluator.render import coach as rendered
-
-        return getattr(rendered, name)
-    raise AttributeError(f"module 'evaluator.coach' has no attribute {name!r}")

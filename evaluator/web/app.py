@@ -507,7 +507,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     @app.get("/finals/{final_id}/report.html", response_class=HTMLResponse)
     def final_report(request: Request, final_id: int, rev: int | None = None):
         reviewer_of(request)
-        from evaluator.report import render_scorecard_html
+        from evaluator.render import render_scorecard_html
 
         ctx = final_context(final_id, rev)
         return HTMLResponse(render_scorecard_html(ctx["card"]), headers={"Content-Security-Policy": REPORT_CSP})
@@ -559,8 +559,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             except EvalError as exc:
                 problems.append(f"{it.title}: {exc.one_line()}")
         if view == "debrief":
-            from evaluator.debrief import build_debrief, render_debrief_markdown
-            from evaluator.report import markdown_to_html
+            from evaluator.debrief import build_debrief
+            from evaluator.render import markdown_to_html, render_debrief_markdown
 
             try:
                 packet = build_debrief(cards)
@@ -637,18 +637,19 @@ def web_message(exc: EvalError) -> str:
 def _interview_report(view: str, draft) -> str:
     """The coverage audit or coaching report of one draft's interview, inside the desk's layout."""
     from evaluator.guide import load_guide
-    from evaluator.report import markdown_to_html
+    from evaluator.render import markdown_to_html
 
     g = load_guide(draft.source.guide_id)
     st = g.stage(draft.source.stage_id)
     t = draft.transcript
     if view == "coverage":
         from evaluator.coverage import interview_coverage
-        from evaluator.report import render_coverage_markdown
+        from evaluator.render import render_coverage_markdown
 
         md = render_coverage_markdown(interview_coverage(t, g, st))
     else:
-        from evaluator.coach import coach, render_coach_markdown
+        from evaluator.coach import coach
+        from evaluator.render import render_coach_markdown
 
         md = render_coach_markdown(coach(t, st, guide=g))
     return views.report_body(markdown_to_html(md, title=view))

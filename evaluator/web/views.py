@@ -15,7 +15,7 @@ from evaluator.web.db import Database, DraftRow, FinalRow, InterviewRow, JobRow,
 
 
 def report_body(page: str) -> str:
-    """The inside of `<body>` of a self-contained report page (`evaluator.report.markdown_to_html`), to show
+    """The inside of `<body>` of a self-contained report page (`evaluator.render.markdown_to_html`), to show
     it inside the desk's own layout. The renderer escaped every value already."""
     m = re.search(r"<body>(.*)</body>", page, flags=re.S)
     return m.group(1) if m else page
