@@ -472,6 +472,30 @@ def _emit(result, *, json_out: bool, output: Optional[Path], warnings: list[str]
         print_markdown(render(result, "md"))
 
 
+def _batch_command(kind, inputs, guide_ref, stage, load, task_for, what: str, join, *, output, json_out) -> None:
+    """The shape of `coverage` and `coach`: one interview gives its report, a batch the joined summary.
+    `task_for(guide)` returns the per-interview task and the worker processes to use."""
+    from evaluator.files import check_writable
+    from evaluator.guide import load_guide
+    from evaluator.render import resolve_format
+
+    try:
+        if output:  # refuse a wrong extension or an unwritable place before the work, not after
+            resolve_format(kind, path=output)
+            check_writable(output)
+        g = load_guide(guide_ref)
+        if stage:
+            g.stage(stage)
+        task, jobs = task_for(g)
+        single, items, failed = _each_interview(inputs, g, stage, load, task, what, jobs=jobs)
+        result = items[0] if single else join(g, items, failed)
+        if output:
+            _write_report(result, output)
+    except EvalError as exc:
+        fail(exc)
+    _emit(result, json_out=json_out, output=output, warnings=result.warnings if single else [])
+
+
 # ---------------------------------------------------------------- coverage
 
 
@@ -500,51 +524,27 @@ def coverage_cmd(
     One interview gives a per-question table; a folder or glob gives a table per interview and per
     interviewer, and the questions most often skipped.
     """
-    from evaluator.coverage import BatchFailure, InterviewCoverage, batch_coverage, interview_coverage
-    from evaluator.guide import load_guide
-    from evaluator.render import resolve_format
+    import functools
 
-    try:
-        if output:  # refuse a wrong extension before the work, not after
-            resolve_format(InterviewCoverage, path=output)
-        g = load_guide(guide)
-        if stage:
-            g.stage(stage)
+    from evaluator import pipeline
+    from evaluator.coverage import BatchFailure, InterviewCoverage, batch_coverage
+
+    def task_for(g):
         if areas not in ("offline", "llm"):
             raise UsageError(f"--areas {areas!r}: expected offline or llm")
-        client = None
-        if areas == "llm":
-            from evaluator.llm import LLMClient, is_configured, settings_from
+        if areas == "offline":
+            return functools.partial(pipeline.coverage_task, guide=g), jobs
+        llm = pipeline.llm_choice(model=model, base_url=base_url)
+        if llm.client is None:
+            raise UsageError("--areas llm needs an LLM endpoint",
+                             hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
+        return functools.partial(pipeline.coverage_task, guide=g, client=llm.client), 1  # the client stays here
 
-            settings = settings_from(model=model, base_url=base_url)
-            if not is_configured(settings):
-                raise UsageError("--areas llm needs an LLM endpoint",
-                                 hint="set OPENAI_API_KEY, or OPENAI_BASE_URL for a local server")
-            client = LLMClient(settings)
-        import functools
-
-        from evaluator import pipeline
-
-        task = functools.partial(pipeline.coverage_task, guide=g)
-        if client is not None:  # an LLM client stays in this process
-            from evaluator.align import align
-            from evaluator.areas_llm import refine_areas_with_llm
-
-            def task(iv):
-                al = refine_areas_with_llm(align(iv.transcript, iv.stage, guide=g), iv.transcript, iv.stage, client)
-                return interview_coverage(iv.transcript, g, iv.stage, detection=iv.detection, alignment=al)
-            jobs = 1
-        single, items, failed = _each_interview(inputs, g, stage, (fmt, interviewer, candidate, whisper_model,
-                                                                    channels, rttm), task, "audited", jobs=jobs)
-        if single:
-            report = items[0]
-        else:
-            report = batch_coverage(g, items, [BatchFailure(source=src, error=err) for src, err in failed])
-        if output:
-            _write_report(report, output)
-    except EvalError as exc:
-        fail(exc)
-    _emit(report, json_out=json_out, output=output, warnings=report.warnings if single else [])
+    _batch_command(InterviewCoverage, inputs, guide, stage, (fmt, interviewer, candidate, whisper_model, channels,
+                                                              rttm), task_for, "audited",
+                   lambda g, items, failed: batch_coverage(g, items, [BatchFailure(source=src, error=err)
+                                                                      for src, err in failed]),
+                   output=output, json_out=json_out)
 
 
 # ---------------------------------------------------------------- coach
@@ -572,30 +572,18 @@ def coach_cmd(
 
     A folder or glob gives one row per interviewer.
     """
+    import functools
+
+    from evaluator import pipeline
     from evaluator.coach import CoachReport, load_must_not_ask_rules, summarize
-    from evaluator.guide import load_guide
-    from evaluator.render import resolve_format
 
-    try:
-        if output:  # refuse a wrong extension before the work, not after
-            resolve_format(CoachReport, path=output)
-        g = load_guide(guide)
-        if stage:
-            g.stage(stage)
-        rule_set = load_must_not_ask_rules(rules)
-        import functools
+    def task_for(g):
+        return functools.partial(pipeline.coach_task, guide=g, rules=load_must_not_ask_rules(rules)), jobs
 
-        from evaluator import pipeline
-
-        single, reports, failed = _each_interview(
-            inputs, g, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
-            functools.partial(pipeline.coach_task, guide=g, rules=rule_set), "coached", jobs=jobs)
-        result = reports[0] if single else summarize(reports, [f"{src}: {err}" for src, err in failed])
-        if output:
-            _write_report(result, output)
-    except EvalError as exc:
-        fail(exc)
-    _emit(result, json_out=json_out, output=output, warnings=result.warnings if single else [])
+    _batch_command(CoachReport, inputs, guide, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
+                   task_for, "coached",
+                   lambda g, reports, failed: summarize(reports, [f"{src}: {err}" for src, err in failed]),
+                   output=output, json_out=json_out)
 
 
 # ---------------------------------------------------------------- evaluate

@@ -368,11 +368,20 @@ def for_each_interview(inputs: list[str], guide: Guide, stage_ref: str | None, t
     return out
 
 
-def coverage_task(interview: Interview, guide: Guide):
-    """The coverage audit of one interview (offline)."""
+def coverage_task(interview: Interview, guide: Guide, client=None):
+    """The coverage audit of one interview; with an LLM `client`, areas to cover are refined by it (claims kept
+    only when their quotes are found in the answer). A client cannot cross processes: run such batches with
+    jobs=1."""
+    from evaluator.align import align
     from evaluator.coverage import interview_coverage
 
-    return interview_coverage(interview.transcript, guide, interview.stage, detection=interview.detection)
+    t, st = interview.transcript, interview.stage
+    al = align(t, st, guide=guide)
+    if client is not None:
+        from evaluator.areas_llm import refine_areas_with_llm
+
+        al = refine_areas_with_llm(al, t, st, client)
+    return interview_coverage(t, guide, st, detection=interview.detection, alignment=al)
 
 
 def coach_task(interview: Interview, guide: Guide, rules=None):
