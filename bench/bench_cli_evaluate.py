@@ -4,9 +4,16 @@
 
 Runs `interview-eval evaluate SAMPLE --guide G --no-llm -o OUT` for each sample transcript with this checkout
 and with the baseline checkout (another clone or worktree of the project, e.g. the commit before a change),
-alternating, best of `--repeat` per sample and side, both with this venv's Python (PYTHONPATH selects the code).
+alternating, best of `--repeat` per sample and side. Each side runs with its own checkout's `.venv` when it has one
+(its own dependencies, as a user of that version has them), else with this Python; PYTHONPATH selects the code.
 Prints the total wall time per side and the ratio this/baseline (target of issue 13: <= 0.5), plus the time of
 `--help` (start-up alone).
+
+`--llm` runs every side against a local OpenAI-compatible stub that answers at once (tests/openai_stub.py with
+bench_evaluate's well-behaved model, `--no-cache`), so the time is everything outside the LLM with an LLM
+configured: the `openai` import and client set-up, prompts, quote checks, included.
+
+    .venv/bin/python bench/bench_cli_evaluate.py --baseline /path/to/older/checkout --llm
 """
 
 from __future__ import annotations
@@ -29,12 +36,16 @@ SAMPLES = [("samples/cam-screening-strong.vtt", "customer-account-manager"),
            ("samples/cso-behavioral-weak.vtt", "customer-success-operations-specialist")]
 
 
-def _once(code: Path, args: list[str], cache: Path) -> float:
+def _once(code: Path, args: list[str], cache: Path, llm_url: str | None = None) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
+    if llm_url:
+        env.update(OPENAI_BASE_URL=llm_url, OPENAI_API_KEY="sk-bench")
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # both sides keep their compiled modules, as installed code does
     env.update(PYTHONPATH=str(code), INTERVIEW_EVAL_CACHE_DIR=str(cache))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "evaluator.cli", *args], cwd=code, env=env, capture_output=True,
+    python = code / ".venv" / "bin" / "python"
+    python = str(python) if python.exists() else sys.executable
+    proc = subprocess.run([python, "-m", "evaluator.cli", *args], cwd=code, env=env, capture_output=True,
                           text=True)
     took = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -46,7 +57,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--baseline", type=Path, required=True, help="another checkout of the project")
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--llm", action="store_true", help="with an instant local LLM stub instead of --no-llm")
     args = ap.parse_args()
+    if args.llm:
+        sys.path[:0] = [str(REPO / "bench"), str(REPO / "tests")]
+        from bench_evaluate import answer
+        from openai_stub import OpenAIStub
+
+        with OpenAIStub(handler=answer) as server:
+            run(args, server.base_url)
+    else:
+        run(args, None)
+
+
+def run(args, llm_url: str | None) -> None:
+    mode = ["--model", "bench-model", "--no-cache"] if llm_url else ["--no-llm"]
     sides = {"this": REPO, "baseline": args.baseline.resolve()}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -59,13 +84,13 @@ def main() -> None:
                     out = tmp / f"{name}-{Path(sample).stem}.json"
                     out.unlink(missing_ok=True)
                     best[name] = min(best[name], _once(code, ["evaluate", str(code / sample), "--guide", guide,
-                                                              "--no-llm", "-o", str(out)], tmp / name))
+                                                              *mode, "-o", str(out)], tmp / name, llm_url))
             for k in sides:
                 totals[k] += best[k]
             print(f"{sample:45s} this {best['this']:.2f} s  baseline {best['baseline']:.2f} s  "
                   f"ratio {best['this'] / best['baseline']:.2f}")
     print(f"--help: this {helps['this']:.2f} s, baseline {helps['baseline']:.2f} s")
-    print(f"TOTAL evaluate --no-llm over {len(SAMPLES)} samples: this {totals['this']:.2f} s, baseline "
+    print(f"TOTAL evaluate {' '.join(mode)} over {len(SAMPLES)} samples: this {totals['this']:.2f} s, baseline "
           f"{totals['baseline']:.2f} s, ratio {totals['this'] / totals['baseline']:.2f} (target <= 0.5)")
 
 

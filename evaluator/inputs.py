@@ -95,8 +95,13 @@ def check_interview(transcript: Transcript, guide: Guide | None = None) -> list[
     if guide is not None and not problems:
         from evaluator.align import SIGNALS, STAGE_CONFIDENT, detect_stage
 
-        guess = detect_stage(transcript, guide, signals=SIGNALS)
+        # the lexical guess is the one the stage is picked with (so it is computed once for both); the
+        # semantic signal is asked only when the words alone do not show the guide's questions
+        guess = detect_stage(transcript, guide)
         best = max(guess.scores.values(), default=0.0)
+        if best < max(STAGE_CONFIDENT, NOTHING_OF_THE_GUIDE):
+            guess = detect_stage(transcript, guide, signals=SIGNALS)
+            best = max(best, max(guess.scores.values(), default=0.0))
         if not labelled and best < STAGE_CONFIDENT:
             problems.append(f"it has no speaker labels and asks too few of the guide's questions to show it is an "
                             f"interview (best stage: {guess.stage_name} at {best:.2f})")

@@ -72,8 +72,14 @@ def sentences(text: str) -> list[str]:
     """Split text into sentences, verbatim (abbreviations such as 'U.S.' and 'Mrs.' are kept whole).
 
     The one sentence splitter of the project: alignment, role inference, coaching and evidence use it."""
+    return list(_sentences(text))
+
+
+@lru_cache(maxsize=65536)
+def _sentences(text: str) -> tuple[str, ...]:
+    # one transcript is split many times (roles, each stage's alignment, evidence): split each text once
     protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), text)
-    return [p.replace("\x00", ".").strip() for p in _SENTENCE_END.split(protected) if p.strip()]
+    return tuple(p.replace("\x00", ".").strip() for p in _SENTENCE_END.split(protected) if p.strip())
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -107,6 +113,7 @@ _LEAD_IN = re.compile(r"^(?:(?:so|and|but|okay|ok|alright|all right|now|next|gre
                       r"cool|perfect|nice|good|sure|lets see|last|first|finally|oh)\s+)+")
 
 
+@lru_cache(maxsize=65536)
 def asks(sentence: str) -> bool:
     """One sentence asks something: it ends with '?', or opens like a question or a request
     ("tell me about ...", "how did you ...") even without the '?' a transcriber may drop.
