@@ -4,7 +4,11 @@
 
 The folder holds N copies (distinct names and content hashes) of the bundled batch interviews. Each side is
 the real CLI in a subprocess (interpreter start, imports, guide load included). Prints interviews/second for
-`--jobs 1` and for the default (the usable cores), and the ratio of the two wall times.
+`--jobs 1` and for the default (the usable cores), and the ratio of the two wall times. `--baseline DIR` also
+times another checkout (e.g. the code before the process pool) on the same folder, with its own `.venv` when it
+has one and without `--jobs`.
+
+    .venv/bin/python bench/bench_coverage.py --baseline /path/to/older/checkout
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ def make_folder(folder: Path, n: int) -> None:
         (folder / f"{i:04d}-{src.name}").write_text(text, encoding="utf-8")
 
 
-def run(folder: Path, jobs: int | None) -> float:
-    args = [sys.executable, "-m", "evaluator.cli", "coverage", str(folder), "--guide", "customer-account-manager",
-            "--json"] + (["--jobs", str(jobs)] if jobs else [])
+def run(folder: Path, jobs: int | None, code: Path = REPO) -> float:
+    python = code / ".venv" / "bin" / "python"
+    args = [str(python) if python.exists() else sys.executable, "-m", "evaluator.cli", "coverage", str(folder),
+            "--guide", "customer-account-manager", "--json"] + (["--jobs", str(jobs)] if jobs else [])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
+    env["PYTHONPATH"] = str(code)
     t0 = time.perf_counter()
-    proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    proc = subprocess.run(args, cwd=code, env=env, capture_output=True, text=True)
     took = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"coverage failed: {proc.stderr[-400:]}")
@@ -47,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
     ap.add_argument("--repeat", type=int, default=1, help="best of N runs per side")
+    ap.add_argument("--baseline", type=Path, help="another checkout, timed on the same folder (one process)")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"usable cores: {cores}")
@@ -58,6 +65,10 @@ def main() -> None:
             many = min(run(folder, None) for _ in range(args.repeat))
             print(f"N={n}: --jobs 1 {one:.1f} s ({n / one:.1f} interviews/s); all cores {many:.1f} s "
                   f"({n / many:.1f} interviews/s); time ratio {many / one:.2f}")
+            if args.baseline:
+                base = min(run(folder, None, args.baseline.resolve()) for _ in range(args.repeat))
+                print(f"       baseline {base:.1f} s ({n / base:.1f} interviews/s); all cores / baseline "
+                      f"{many / base:.2f}")
         shutil.rmtree(folder, ignore_errors=True)
 
 
