@@ -19,12 +19,12 @@ configured: the `openai` import and client set-up, prompts, quote checks, includ
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkout_cli import run_cli  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = [("samples/cam-screening-strong.vtt", "customer-account-manager"),
@@ -37,20 +37,8 @@ SAMPLES = [("samples/cam-screening-strong.vtt", "customer-account-manager"),
 
 
 def _once(code: Path, args: list[str], cache: Path, llm_url: str | None = None) -> float:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
-    if llm_url:
-        env.update(OPENAI_BASE_URL=llm_url, OPENAI_API_KEY="sk-bench")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # both sides keep their compiled modules, as installed code does
-    env.update(PYTHONPATH=str(code), INTERVIEW_EVAL_CACHE_DIR=str(cache))
-    t0 = time.perf_counter()
-    python = code / ".venv" / "bin" / "python"
-    python = str(python) if python.exists() else sys.executable
-    proc = subprocess.run([python, "-m", "evaluator.cli", *args], cwd=code, env=env, capture_output=True,
-                          text=True)
-    took = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{code}: {' '.join(args)} failed: {proc.stderr.strip()[-300:]}")
-    return took
+    llm = dict(OPENAI_BASE_URL=llm_url, OPENAI_API_KEY="sk-bench") if llm_url else {}
+    return run_cli(code, args, INTERVIEW_EVAL_CACHE_DIR=str(cache), **llm)
 
 
 def main() -> None:

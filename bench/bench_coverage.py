@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from checkout_cli import run_cli  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCES = sorted((REPO / "samples" / "batch").iterdir())
@@ -36,17 +37,8 @@ def make_folder(folder: Path, n: int) -> None:
 
 
 def run(folder: Path, jobs: int | None, code: Path = REPO) -> float:
-    python = code / ".venv" / "bin" / "python"
-    args = [str(python) if python.exists() else sys.executable, "-m", "evaluator.cli", "coverage", str(folder),
-            "--guide", "customer-account-manager", "--json"] + (["--jobs", str(jobs)] if jobs else [])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
-    env["PYTHONPATH"] = str(code)
-    t0 = time.perf_counter()
-    proc = subprocess.run(args, cwd=code, env=env, capture_output=True, text=True)
-    took = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"coverage failed: {proc.stderr[-400:]}")
-    return took
+    return run_cli(code, ["coverage", str(folder), "--guide", "customer-account-manager", "--json"]
+                   + (["--jobs", str(jobs)] if jobs else []))
 
 
 def main() -> None:
