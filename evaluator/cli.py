@@ -424,18 +424,22 @@ ChannelsOpt = Annotated[Optional[str], typer.Option(
 RttmOpt = Annotated[Optional[Path], typer.Option("--rttm", help="For mono audio: speaker turns (RTTM).")]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "-o", "--output", help="Write the report here; the format follows the extension (.md, .html, .json).")]
+SkipCheckOpt = Annotated[bool, typer.Option(
+    "--skip-interview-check", help="Take the file as an interview even when it does not look like one (one speaker, "
+    "a talk or meeting, none of the guide's questions asked).")]
 JobsOpt = Annotated[Optional[int], typer.Option(
     "--jobs", "-j", min=1, help="Worker processes for a batch (default: the usable CPU cores).")]
 
 
-def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=None, channels=None, rttm=None):
+def _interview(path: Path, guide, stage_ref, fmt, interviewer, candidate, model=None, channels=None, rttm=None,
+               check=True):
     """Load one interview with roles; pick the stage (given, or detected)."""
     from evaluator.formats import is_audio_path
     from evaluator.pipeline import load_interview
 
     with _transcribe_progress(active=fmt is None and is_audio_path(path)) as update:
         iv = load_interview(path, guide, stage_ref, fmt=fmt, interviewer=interviewer, candidate=candidate,
-                            whisper_model=model, channels=channels, rttm=rttm, progress=update)
+                            whisper_model=model, channels=channels, rttm=rttm, progress=update, check=check)
     return iv.transcript, iv.stage, iv.detection
 
 
@@ -452,9 +456,9 @@ def _each_interview(inputs: list[str], guide, stage, load: tuple, task, what: st
     Files a batch cannot read are warned about and listed; a single interview fails with its error."""
     from evaluator.pipeline import for_each_interview
 
-    fmt, interviewer, candidate, model, channels, rttm = load
+    fmt, interviewer, candidate, model, channels, rttm, check = load
     opts = dict(fmt=fmt, interviewer=interviewer, candidate=candidate, whisper_model=model, channels=channels,
-                rttm=rttm)
+                rttm=rttm, check=check)
     res = for_each_interview(inputs, guide, stage, task, load=opts, what=what, jobs=jobs,
                              on_done=lambda src, err: warn(err) if err else None)
     return res.single, res.results, res.failures
@@ -510,6 +514,7 @@ def coverage_cmd(
     whisper_model: ModelOpt = None,
     channels: ChannelsOpt = None,
     rttm: RttmOpt = None,
+    skip_check: SkipCheckOpt = False,
     areas: Annotated[str, typer.Option(
         "--areas", help="How areas to cover are judged: offline (word matching) or llm (checked against the "
         "transcript like quotes; needs OPENAI_API_KEY or OPENAI_BASE_URL).")] = "offline",
@@ -541,7 +546,7 @@ def coverage_cmd(
         return functools.partial(pipeline.coverage_task, guide=g, client=llm.client), 1  # the client stays here
 
     _batch_command(InterviewCoverage, inputs, guide, stage, (fmt, interviewer, candidate, whisper_model, channels,
-                                                              rttm), task_for, "audited",
+                                                              rttm, not skip_check), task_for, "audited",
                    lambda g, items, failed: batch_coverage(g, items, [BatchFailure(source=src, error=err)
                                                                       for src, err in failed]),
                    output=output, json_out=json_out)
@@ -563,6 +568,7 @@ def coach_cmd(
     whisper_model: ModelOpt = None,
     channels: ChannelsOpt = None,
     rttm: RttmOpt = None,
+    skip_check: SkipCheckOpt = False,
     jobs: JobsOpt = None,
     output: OutputOpt = None,
     json_out: JsonOpt = False,
@@ -580,7 +586,8 @@ def coach_cmd(
     def task_for(g):
         return functools.partial(pipeline.coach_task, guide=g, rules=load_must_not_ask_rules(rules)), jobs
 
-    _batch_command(CoachReport, inputs, guide, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm),
+    _batch_command(CoachReport, inputs, guide, stage, (fmt, interviewer, candidate, whisper_model, channels, rttm,
+                                                  not skip_check),
                    task_for, "coached",
                    lambda g, reports, failed: summarize(reports, [f"{src}: {err}" for src, err in failed]),
                    output=output, json_out=json_out)
@@ -616,6 +623,7 @@ def evaluate_cmd(
     whisper_model: ModelOpt = None,
     channels: ChannelsOpt = None,
     rttm: RttmOpt = None,
+    skip_check: SkipCheckOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Draft a scorecard: transcribe if needed, align to the stage, propose a score per criterion with
@@ -639,7 +647,8 @@ def evaluate_cmd(
         g = load_guide(guide)
         llm = pipeline.llm_choice(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
                                   use_cache=not no_cache, enabled=not no_llm, max_output_tokens=max_output_tokens)
-        t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm)
+        t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm,
+                                check=not skip_check)
         if det is not None:
             info(f"stage: {det.reason}")
         draft = pipeline.evaluate_interview(pipeline.Interview(transcript=t, stage=st, detection=det), g, llm=llm,

@@ -152,6 +152,7 @@ def load_interview(
             raise TranscriptError(
                 f"{path}: does not look like an interview: {'; '.join(problems)}",
                 hint="import a guide with `interview-eval guides import FILE`" if guide_copy else
-                "give the transcript of an interview between an interviewer and a candidate (if it is one, name "
-                "the roles with --interviewer NAME / --candidate NAME and the stage with --stage)")
+                "give the transcript of an interview between an interviewer and a candidate; if it is one, run "
+                "again with --skip-interview-check (and name the roles with --interviewer NAME / --candidate NAME, "
+                "the stage with --stage)")
     return t

@@ -65,3 +65,25 @@ def test_one_speaker_and_a_monologue_are_not_conversations():
     long = " ".join(["Renewals are won in the first ninety days, not the last thirty."] * 30)
     probs = check_interview(_t(("Ann", long), ("Bo", "Why?"), ("Ann", long)))
     assert any("a talk, not a conversation" in p for p in probs), probs
+
+
+@pytest.mark.parametrize("command", ["evaluate", "coverage", "coach"])
+def test_a_refused_interview_can_be_taken_as_one_with_skip_interview_check(run_cli, tmp_path, command):
+    # everyone merged into one speaker label (a mono recording diarised badly): refused, and the message says
+    # how to go on; with the flag the same file is read as an interview
+    lines = [ln for ln in (REPO / "samples/cam-screening-weak-skips.txt").read_text().splitlines() if ln.strip()]
+    text = "".join(f"[00:{i:02d}] Dana: {ln.split(': ', 1)[-1].strip()}\n" for i, ln in enumerate(lines[:40]))
+    f = tmp_path / "merged.txt"
+    f.write_text(text)
+    extra = ["--no-llm", "-o", str(tmp_path / "d.json")] if command == "evaluate" else []
+    res = run_cli([command, str(f), "--guide", "customer-account-manager", "--stage", "screening", *extra])
+    assert res.exit_code == 1 and "only one person speaks" in res.stderr and "--skip-interview-check" in res.stderr
+    res = run_cli([command, str(f), "--guide", "customer-account-manager", "--stage", "screening", *extra,
+                   "--skip-interview-check"])
+    assert "does not look like an interview" not in res.stderr
+    if command == "coach":  # coaching itself needs both people's turns, and says so
+        assert res.exit_code == 1 and "only one speaker (Dana)" in res.stderr
+        return
+    assert res.exit_code == 0, res.stderr
+    if command == "evaluate":
+        assert (tmp_path / "d.json").is_file()
