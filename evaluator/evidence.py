@@ -333,10 +333,15 @@ def _not_reported(text: str, m: re.Match) -> bool:
 
 _RULES: list[tuple[str, str]] = [
     # override the instructions (English)
+    (r"(?:^|[,;:]\s*|\b(?:please|just|so|and|now|okay|ok|then)\s+)(?:skip|throw out|scrap|ditch)\s+(?:the|your|all the|these|those)\s+(?:anchors|rubrics?|instructions|"
+     r"rules|scorecard|scoring (?:guide|rules|criteria))(?=\s*(?:$|[.,;:!?]|and\b|then\b|for (?:me|this|now)\b))",
+     "asks to ignore instructions"),
     (r"\b(?:ignore|ignoring|disregard|forget|override|overrule|bypass|set aside|nevermind|never mind)\b"
      r"(?:\s+[\w']+){0,4}?\s+(?:instructions?|rules|rubrics?|prompts?|guidelines|guidance|directions|directives|"
      r"criteria|anchors|scorecard|scoring (?:guide|rules|criteria)|system (?:prompt|message)|constraints|"
      r"programming|everything (?:above|before|else))\b", "asks to ignore instructions"),
+    (r"\b(?:ignore|disregard|forget|never mind|skip)\s+(?:what|whatever)\s+(?:the|your)\s+(?:guide|rubric|"
+     r"scorecard|rules|instructions|prompt|anchors)\s+(?:says?|tells? you|said)\b", "asks to ignore instructions"),
     # ... and in Spanish, German, French, Portuguese, Italian (accents folded)
     (r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esquec\w*|desconsider\w*|dimentic\w*|"
      r"no hagas caso|non considerare|ne tenez pas compte|ne tiens pas compte)\b(?:\s+[\w']+){0,5}?\s+"
@@ -373,9 +378,17 @@ _RULES: list[tuple[str, str]] = [
     (rf"\b(?:to|for) (?:the|any|all|every|whatever) (?:{_AI}|{_AI_WEAK}) (?:that is |who is |that's )?"
      rf"(?:reading|processing|evaluating|scoring|listening|reviewing|grading|analy[sz]ing|summari[sz]ing)\b",
      "addresses the AI"),
+    (rf"\b(?:any|every|whatever|whichever|each) {_AI}(?: (?:that(?:'s| is)|who(?:'s| is)))? "
+     rf"(?:(?:listening|reading|watching)(?!\s+(?:to|for|in|on)\s+(?!this\b|me\b|us\b|the (?:call|interview|"
+     rf"transcript|recording)\b))|out there|processing this|scoring this|grading this)\b[^.?!]{{0,40}}"
+     rf"\b(?:should|must|needs? to|has to|please|give|score|rate|mark|put|recommend)\b", "addresses the AI"),
+    (r"\b(?:output|give|assign|score|rate|mark|put|set|award|record|enter)\b[^.?!]{0,25}\b(?:4|four|the top score|"
+     r"full marks|the maximum)\b[^.?!]{0,15}\b(?:for|on|across|in|to) (?:every|each|all|all the) (?:criteri\w+|"
+     r"categor\w+|competenc\w+|questions?|sections?|dimensions?)\b", "asks for a score"),
     (rf"\b{_AI} (?:reading|listening to|processing|evaluating|scoring|grading|reviewing|analy[sz]ing) "
      rf"(?:this|me|us|the (?:transcript|interview|call))\b", "addresses the AI"),
     (rf"^(?:dear |hey |hi )?(?:the )?{_AI}\s*[:,]\s*(?:please|you|your|ignore|disregard|give|score|rate|mark|"
+     rf"output|assign|award|set|put|record|write|return|print|"
      rf"note|remember|make sure|i want|i need|listen|this candidate|the candidate)\b", "addresses the AI"),
     (rf"\bas (?:the|an?|my|your|our|this) (?:{_AI}|{_AI_WEAK}|judge|scoring \w+)\b[^.?!]{{0,30}}\byou\b"
      rf"[^.?!]{{0,20}}\b(?:must|should|will|need|have to|are (?:required|expected|instructed|supposed))\b",
