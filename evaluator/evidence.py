@@ -409,7 +409,7 @@ _RULES: list[tuple[str, str]] = [
      "role-play instruction"),
     (r"^(?:system|assistant|developer|user|human|instructions?)\s*:\s*(?=[^.?!]{0,80}\b(?:you|your|ignore|"
      r"disregard|score|rate|grade|give|must|instructions?|rules?|respond|output|answer|json|evaluat\w*|"
-     r"candidate|override)\b)", "a chat role marker"),
+     r"candidates?|everyone|all|override|policy)\b)", "a chat role marker"),
     (r"<\|[\w ]+\|>|\[/?inst\]|<</?sys>>|\[/?system\]|\{\{\s*system|</?\s*(?:system|assistant|user|"
      r"instructions?|prompt|transcript|transcript_data|data|excerpts?|context|rules|guide|s)\s*/?>",
      "prompt markup"),
