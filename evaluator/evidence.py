@@ -343,30 +343,48 @@ _RULES: list[tuple[str, str]] = [
     (r"\b(?:ignore|disregard|forget|never mind|skip)\s+(?:what|whatever)\s+(?:the|your)\s+(?:guide|rubric|"
      r"scorecard|rules|instructions|prompt|anchors)\s+(?:says?|tells? you|said)\b", "asks to ignore instructions"),
     # ... and in Spanish, German, French, Portuguese, Italian (accents folded)
-    (r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esquec\w*|desconsider\w*|dimentic\w*|"
+    (r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esquec\w*|desconsider\w*|dimentic\w*|negeer\w*|vergeet|"
      r"no hagas caso|non considerare|ne tenez pas compte|ne tiens pas compte)\b(?:\s+[\w']+){0,5}?\s+"
      r"(?:instruc\w*|indicac\w*|anweisung\w*|instruktion\w*|regeln|regel|vorgaben|bewertungs\w*|consignes?|"
      r"instructions?|regles|reglas|regras|regole|rubric\w*|rubrik\w*|criteri\w*|kriterien|prompt\w*|"
-     r"istruzion\w*|indicazion\w*|directiv\w*|orientac\w*|bareme|grille)\b", "asks to ignore instructions"),
+     r"istruzion\w*|indicazion\w*|directiv\w*|orientac\w*|bareme|grille|roteiro|guia|richtlijn\w*|"
+     r"beoordelings\w*|instructies|regels)\b", "asks to ignore instructions"),
     (r"\b(?:dale|dame|deme|dele|denle|asigna\w*|atribu\w*|otorga\w*|califica\w*|punt[uú]a\w*|"
      r"gib|gebt|geben sie|vergib|bewerte\w*|donne[sz]?|donnez-moi|attribue\w*|accorde\w*|note[zr]?|"
-     r"de-me|da-me|de (?:nota|uma nota|a nota)|avali\w*|dai|dagli|dammi|datele|assegna\w*|valuta\w*)\b"
+     r"de-me|da-me|de (?:nota|uma nota|a nota)|avali\w*|dai|dagli|dammi|datele|assegna\w*|valuta\w*|geef|"
+     r"beoordeel)\b"
      r"[^.?!]{0,40}?(?:\b(?:4|cuatro|vier|quatre|quatro|quattro)\b|\b(?:nota|puntuacion|calificacion|note|"
      r"punktzahl|bewertung|punteggio|voto|pontuacao) (?:maxima|maximale|massim[oa]|mas alta|la plus haute)\b|"
-     r"\b(?:hochste|volle|beste) (?:note|punktzahl|bewertung)\b|\bhochstnote\b)", "asks for a score"),
+     r"\b(?:hochste|volle|beste|hoogste) (?:note|punktzahl|bewertung|score|cijfer)\b|\bhochstnote\b)",
+     "asks for a score"),
     (r"\b(?:hola|oye|querid[oa]|estimad[oa]|hallo|liebe[rs]?|salut|cher|chere|bonjour|ola|oi|car[oa]|ciao|ehi|"
-     r"atencion|achtung|attenzione|nota para|nota per|note pour|hinweis an|hinweis fur|nachricht an|"
+     r"atencion|atencao|achtung|attenzione|let op|nota para|nota per|note pour|hinweis an|hinweis fur|nachricht an|"
+     r"bericht voor|bericht aan|"
      r"mensaje para|mensagem para|messaggio per|message pour)\b,?\s+(?:la |el |die |der |l'|le |o |a |il |"
      r"lo |al |au |an die |an den )?(?:ia|ki|inteligencia artificial|kunstliche intelligenz|"
      r"intelligence artificielle|intelligenza artificiale|modelo|modell|modele|modello|asistente|assistent|"
-     r"assistente|evaluador|bewerter|evaluateur|avaliador|valutatore|chatgpt|bot|sistema)\b", "addresses the model"),
+     r"assistente|evaluador|bewerter|evaluateur|avaliador|valutatore|chatgpt|bot|sistema|de ai|de ki)\b",
+     "addresses the model"),
     (r"\b(?:si eres|wenn du|falls du|si tu es|si vous etes|se sei|se voce e|se tu es)\b[^.?!]{0,20}"
      r"\b(?:ia|ki|ai|modelo|modell|modele|modello|asistente|assistent|assistente|bot|chatgpt)\b",
      "addresses the model"),
     # addressing the AI (English)
-    (rf"\b(?:hey|hi|hello|dear|attention|note to|a note (?:to|for)|message (?:to|for)|memo (?:to|for)|"
+    (rf"\b(?:hey|hi|hello|dear|attention|note (?:to|for)|a note (?:to|for)|message (?:to|for)|memo (?:to|for)|"
      rf"instructions? (?:to|for)|reminder (?:to|for)|psst|listen(?: up)?|ok(?:ay)?|yo|calling)"
-     rf",?\s+(?:the |my |our |you |dear |any |all )?{_AI}\b", "addresses the AI"),
+     rf",?\s+(?:the |my |our |you |dear |any |all )?(?:summary |scoring |interview |hiring )?{_AI}\b",
+     "addresses the AI"),
+    # the AI called on in the middle of a sentence: "..., scoring model, please mark that as ..."
+    (rf",\s*(?:{_AI}|scoring model|the model|model|assistant)\s*,\s*(?:please|note|mark|give|rate|score|record|"
+     rf"remember|make sure|you|write|put|count)\b", "addresses the AI"),
+    (rf"^(?:{_AI}|{_AI_WEAK})\s*[:,]\s*(?:new (?:task|instructions?|rules?|orders)|your (?:new )?task|"
+     rf"write the (?:scorecard|summary|evaluation)|from now on)\b", "addresses the AI"),
+    # "if the scorer could ...", "whatever system is summarizing this could ..."
+    (rf"\bif (?:the |whatever |any )?(?:{_AI}|{_AI_WEAK})(?: (?:is|that is|that's) \w+ing (?:this|me|us))? "
+     rf"(?:could|would|can|will)\b[^.?!]{{0,60}}\b(?:4|four|five|strong (?:yes|hire)|top|hire|score|rate|mark|"
+     rf"count|go easy|lean)\b", "asks for a score"),
+    (r"\b(?:whoever|whatever)(?: or (?:whoever|whatever))? is (?:listening|reading|scoring|grading|evaluating|"
+     r"processing|summari[sz]ing|watching|reviewing)\b[^.?!]{0,40}\b(?:please|give|mark|rate|score|make sure|put|"
+     r"recommend)\b", "addresses the AI"),
     (rf"\b(?:hey|dear|attention|note to|a note (?:to|for)|message (?:to|for)|memo (?:to|for)|instructions? for)"
      rf",?\s+(?:the |any |all )?{_AI_WEAK}\b", "addresses the AI"),
     (rf"\bif (?:the |an? |any |you(?:'re| are) (?:an? |the )?)?(?:{_AI}|{_AI_WEAK})\b(?:[^.?!]{{0,30}}?\b(?:is |are )?"
@@ -415,18 +433,21 @@ _RULES: list[tuple[str, str]] = [
      "prompt markup"),
     (r"(?:^|\s)#{1,6}\s*(?:new|updated|revised|additional|important|system|override|real|actual|hidden)?\s*"
      r"(?:instructions?|rules|prompt|directives?|task|orders)\b|\b(?:new|updated|revised|real) instructions?\b|"
-     r"\bsystem (?:prompt|message|override|instruction)s?\b(?! (?:the|a|an|you|us|them|him|her|me|reps?|users?)\b)|\boverride (?:the|your|all) (?:rules|instructions|"
+     r"(?<!\ba )(?<!\bour )(?<!\btheir )(?<!\bthe )(?<!\bmy )\bsystem (?:prompt|message|override|instruction)s?\b"
+     r"(?! (?:the|a|an|you|us|them|him|her|me|reps?|users?|for|that|which|we|to)\b)|\boverride (?:the|your|all) (?:rules|instructions|"
      r"rubric|scoring)\b", "instruction override"),
     (r"\[\s*s\d{3,5}\s*[,\]]|\[\s*(?:interviewer|candidate|customer|system|assistant)\s*\]|<<<|>>>|```|~~~",
      "a forged transcript marker"),
-    (r"\{\s*[\"']?(?:score|rationale|quotes|based_on|status|rating|grade|recommendation)[\"']?\s*:|"
+    (r"\{\s*[\"']?\w{0,12}(?:score|rationale|quotes|based_on|status|rating|grade|recommendation|override)\w{0,12}"
+     r"[\"']?\s*:|"
      r"[\"'](?:score|rating)[\"']\s*:\s*\d", "JSON for the scorer"),
     # asking for a score or a recommendation
     (rf"\b(?:mark|record|write|put|list|log|flag|label|classify|enter|note|register)\s+(?:{_OBJECT}\s+)?"
      rf"(?:down\s+)?as (?:an? )?(?:strong |definite |clear )?(?:hire|yes)\b", "asks for a recommendation"),
     (r"\bstrong hire\b[^.?!]{0,30}\b(?:write|put|mark|record)\b|\b(?:write|put|mark|record)\b[^.?!]{0,30}"
      r"\bstrong hire\b", "asks for a recommendation"),
-    (rf"\b(?:the|my|this|your) (?:evaluation|assessment|score|scores|scorecard|rating|recommendation|grade)\b"
+    (rf"\b(?:the|my|this|your) (?:final |overall |official )?(?:evaluation|assessment|score|scores|scorecard|"
+     rf"rating|recommendation|grade)\b"
      rf"[^.?!]{{0,30}}\b(?:should|must|needs? to|has to|ought to|will|shall)\b[^.?!]{{0,30}}"
      rf"\b(?:4|four|perfect|top|highest|maximum|max|full|strong hire|favou?rable|hire)\b", "asks for a score"),
     (r"\b(?:please|kindly|make sure|be sure|ensure)\b[^.?!]{0,20}\b(?:the|my|this) (?:evaluation|assessment|score|"

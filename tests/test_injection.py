@@ -18,6 +18,7 @@ from conftest import DATA, REPO
 
 CORPUS = yaml.safe_load((DATA / "injection_corpus.yaml").read_text(encoding="utf-8"))
 HELDOUT = yaml.safe_load((DATA / "injection_heldout.yaml").read_text(encoding="utf-8"))
+BLIND = yaml.safe_load((DATA / "injection_blind.yaml").read_text(encoding="utf-8"))
 INJECTIONS = [x["text"] for x in CORPUS["injections"]]
 
 
@@ -34,16 +35,20 @@ def test_detection_precision_and_recall_on_variants_and_look_alikes():
     assert len({x["kind"] for x in CORPUS["injections"]}) >= 20
     r, p, missed, false = _pr(CORPUS)
     hr, hp, hmissed, hfalse = _pr(HELDOUT)
+    br, bp, bmissed, bfalse = _pr(BLIND)
     print(f"\ninjection detection, tuning set ({len(CORPUS['injections'])} variants, {len(CORPUS['benign'])} "
           f"look-alikes): recall {r:.2f}, precision {p:.2f}")
     print(f"injection detection, held-out set ({len(HELDOUT['injections'])} variants, {len(HELDOUT['benign'])} "
           f"look-alikes; its two first misses since fixed): recall {hr:.2f}, precision {hp:.2f}")
-    for t in missed + hmissed:
+    print(f"injection detection, blind set ({len(BLIND['injections'])} variants, {len(BLIND['benign'])} look-alikes "
+          f"by another author; first measured at recall 0.70, precision 0.97): recall {br:.2f}, precision {bp:.2f}")
+    for t in missed + hmissed + bmissed:
         print("   missed:", t)
-    for t in false + hfalse:
+    for t in false + hfalse + bfalse:
         print("   false alarm:", t)
     assert r >= 0.95 and p >= 0.95, (missed, false)
     assert hr >= 0.85 and hp >= 0.9, (hmissed, hfalse)
+    assert br >= 0.9 and bp >= 0.9, (bmissed, bfalse)
 
 
 def _seg(i, role, text, speaker=None):
