@@ -553,3 +553,21 @@ def test_cli_coach_rejects_bad_rules_file_and_output_extension(tmp_path):
     assert res.exit_code == 1 and "extra.yaml" in res.output
     res = _run(DATA / "01_cam_screening.txt", "--guide", "customer-account-manager", "-o", tmp_path / "r.pdf")
     assert res.exit_code == 2 and not (tmp_path / "r.pdf").exists()
+
+
+def test_greetings_and_logistics_before_the_first_guide_question_are_not_coached_for_form():
+    g, st = load_stage("customer-account-manager", "screening")
+    t = parse_simple("""
+[00:00] Dana: Hi Sam, can you hear me all right? You're in Austin, right?
+[00:05] Sam: Yes, all good.
+[00:08] Dana: Tell me about your most recent role in customer success. What were your key responsibilities and performance metrics?
+[00:20] Sam: I ran a book of ninety accounts at Rosterly and owned renewals, with a net retention target of 105 percent.
+[01:30] Dana: You're in Austin, right? And you hit your number every quarter, right?
+[01:35] Sam: Yes, both.
+[01:40] Dana: Are you authorized to work in the US without sponsorship?
+[01:44] Sam: I am.
+""")
+    report = coach(t, st, guide=g, interviewer="Dana", candidate="Sam")
+    flagged = {f.segment_id for f in report.question_quality}
+    assert "s0000" not in flagged  # the same forms in the greeting are small talk
+    assert "s0004" in flagged and any(f.kind == "leading" for f in report.question_quality)

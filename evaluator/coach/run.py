@@ -30,7 +30,11 @@ def coach(t: Transcript, stage=None, *, alignment=None, rules: MustNotAskRules |
 
         rules = load_must_not_ask_rules()
     mna = find_must_not_ask(t, rules)
-    quality = find_question_quality(t, stage, skip_segments={f.segment_id for f in mna})
+    if alignment is None and stage is not None and stage.questions:
+        from evaluator.align import align
+
+        alignment = align(t, stage)
+    quality = find_question_quality(t, stage, skip_segments={f.segment_id for f in mna} | _warm_up(t, alignment))
     names = {r: [s.speaker for s in t.by_role(r)] for r in (Role.interviewer, Role.candidate)}
     report = CoachReport(
         source=t.meta.source, transcript_sha256=t.content_sha256(),
@@ -55,6 +59,18 @@ def coach(t: Transcript, stage=None, *, alignment=None, rules: MustNotAskRules |
             (report.must_not_ask if f.kind == "must_not_ask" else report.question_quality).append(f)
     report.recommendations = recommend(t, report)
     return report
+
+
+def _warm_up(t: Transcript, alignment) -> set[str]:
+    """The interviewer's segments before the first guide question is asked: greetings and logistics ("Can you
+    hear me?", "Did you find parking okay?", "You're in Austin, right?") whose form is not worth coaching.
+    Must-not-ask questions are still found there."""
+    asked = [q for q in (alignment.questions if alignment is not None else []) if q.asked and q.segment_ids]
+    if not asked:
+        return set()
+    order = {s.id: i for i, s in enumerate(t.segments)}
+    first = min(order.get(q.segment_ids[0], len(order)) for q in asked)
+    return {s.id for s in t.segments[:first] if s.role == Role.interviewer}
 
 
 def _with_roles(t: Transcript, *, interviewer: str | None, candidate: str | None,
