@@ -289,6 +289,7 @@ def test_a_draft_whose_guide_is_not_in_the_desk_is_shown_with_a_clear_message(ma
     for view in ("coverage", "coaching", "debrief"):
         r = other.c.get(f"/candidates/{key}?view={view}")
         assert r.status_code == 200 and f"guide &#39;{TEAM}&#39; is not in this review desk" in r.text, view
+        assert "--guide" not in r.text
     iv = other.c.get("/interviews/1").text
     assert 'id="guide-missing"' in iv and "add it on the Guides page" in iv
     assert f"{TEAM} v1 (not in this desk)" in other.c.get("/recruiter").text

@@ -603,6 +603,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
                 problems.append(f"{web_message(exc)} (the debrief has no agenda or essential competencies)")
             try:
                 packet = build_debrief(cards, guide=guide)
+                if guide is None:  # said above in the desk's words; the packet's own line names --guide
+                    packet.warnings = [w for w in packet.warnings if "could not be loaded" not in w]
                 sections.append(Markup(views.report_body(markdown_to_html(render_debrief_markdown(packet),
                                                                           title="Debrief"))))
             except EvalError as exc:
