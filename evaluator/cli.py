@@ -975,7 +975,8 @@ def web_import_cmd(
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import scorecard JSON files into the review desk, losslessly (their exact text is kept).
+    """Import scorecard JSON files (and the team's guide YAML of an export) into the review desk, losslessly
+    (their exact text is kept).
 
     Every scorecard is validated (integrity seal, quotes found again in the transcript); reviews and finals are
     matched to their draft by the sha256 they record. Importing the same files again changes nothing."""
@@ -990,8 +991,9 @@ def web_import_cmd(
     if json_out:
         print_json(report)
         return
-    sys.stdout.write(f"imported {len(report.drafts)} drafts, {len(report.review_states)} review states, "
-                     f"{len(report.finals)} finals and revisions; {len(report.unchanged)} already there\n")
+    sys.stdout.write(f"imported {len(report.guides)} guides, {len(report.drafts)} drafts, "
+                     f"{len(report.review_states)} review states, {len(report.finals)} finals and revisions; "
+                     f"{len(report.unchanged)} already there\n")
 
 
 @web_app.command("export")
@@ -1001,7 +1003,8 @@ def web_export_cmd(
     db: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Export every draft, review state, final scorecard and revision as the JSON files `review` writes."""
+    """Export every draft, review state, final scorecard and revision as the JSON files `review` writes, and the
+    team's guides as guides/<id>-v<version>.yaml."""
     try:
         from evaluator.web.transfer import export_dir
 
@@ -1011,8 +1014,9 @@ def web_export_cmd(
     if json_out:
         print_json(report)
         return
-    sys.stdout.write(f"{out_dir}: {len(report.drafts)} drafts, {len(report.review_states)} review states, "
-                     f"{len(report.finals)} finals and revisions written; {len(report.unchanged)} already there\n")
+    sys.stdout.write(f"{out_dir}: {len(report.guides)} team guides, {len(report.drafts)} drafts, "
+                     f"{len(report.review_states)} review states, {len(report.finals)} finals and revisions written; "
+                     f"{len(report.unchanged)} already there\n")
 
 
 @app.command("serve")

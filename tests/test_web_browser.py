@@ -1,6 +1,7 @@
 """The review desk end to end in a real headless Chromium (Debian's chromium + chromium-driver, driven by
 selenium): a recording uploaded, transcribed and drafted in the background, a quote played from its time,
-an override with a reason, the summary's contradiction, finalise, export; and a keyboard-only review.
+an override with a reason, the summary's contradiction, finalise, export; a keyboard-only review; and a team's
+own guide added on the Guides page and used for an interview.
 
 Skipped, with the reason shown, when Chromium or selenium is absent (`.ci/run` installs them)."""
 
@@ -190,3 +191,49 @@ def test_a_draft_without_an_llm_reviewed_with_the_keyboard_alone(browser, tmp_pa
         _wait(d, lambda d: "Final scorecard" in d.title, 10, "the final scorecard")
         text = _css(d, "#final-table").text
         assert text.count("scored by Kim Keyboard") == len(ids) and "scored from the passages, item 0" in text
+
+
+def test_a_team_guide_added_on_the_guides_page_drafts_an_interview(browser, tmp_path, monkeypatch):
+    """A team's own guide: a broken file is refused with its line, the good one is added on the Guides page,
+    offered on the upload form (its stages follow the choice) and an interview is drafted with it."""
+    from selenium.webdriver.support.ui import Select
+
+    from evaluator.web.app import DeskConfig
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("INTERVIEW_EVAL_CACHE_DIR", str(tmp_path / "cache"))
+    cam = (REPO / "rubrics" / "customer-account-manager.yaml").read_text(encoding="utf-8")
+    guide = tmp_path / "acme-account-manager.yaml"
+    guide.write_text(cam.replace("id: customer-account-manager", "id: acme-account-manager", 1)
+                     .replace("role: Customer Account Manager", "role: Acme Account Manager", 1), encoding="utf-8")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(cam.replace("role: Customer Account Manager", "role: [unclosed", 1), encoding="utf-8")
+    with ServerThread(DeskConfig(workspace=tmp_path / "ws")) as server:
+        d = browser
+        sign_in(d, server.url, "Gus Guide")
+        _css(d, "nav a[href='/guides']").click()
+        _wait(d, lambda d: _all(d, "#guide-form"), 10, "the Guides page")
+        _css(d, "#guide-file").send_keys(str(broken))
+        _css(d, "#guide-form button[type=submit]").click()
+        error = _wait(d, lambda d: (_all(d, ".flash.error") or [None])[0], 10, "the refusal")
+        assert error.text.startswith("broken.yaml, line ") and "not valid YAML" in error.text
+        _css(d, "#guide-file").send_keys(str(guide))
+        _css(d, "#guide-form button[type=submit]").click()
+        _wait(d, lambda d: "added Acme Account Manager" in ((_all(d, ".flash") or [None])[0] or d).text, 10,
+              "the guide to be added")
+        assert "Screening Interview" in _css(d, "article.report").text  # the guide, readable
+        d.get(server.url + "/guides")
+        assert "Gus Guide" in _css(d, "tr[data-guide='acme-account-manager@1']").text
+
+        d.get(server.url + "/")
+        Select(_css(d, "#guide")).select_by_value("acme-account-manager@1")
+        Select(_css(d, "#stage")).select_by_value("screening")
+        _css(d, "#file").send_keys(str(REPO / "samples" / "cam-screening-strong.vtt"))
+        _css(d, "#candidate_name").send_keys("Marcus Lee")
+        _css(d, "#upload-form button[type=submit]").click()
+        _wait(d, lambda d: (_all(d, "a.open-draft") or [None])[0], 60, "the draft").click()
+        _wait(d, lambda d: _all(d, ".criterion"), 20, "the review page")
+        assert "Acme Account Manager" in _css(d, "h1").text
+        assert _css(d, "#draft-guide").text == "acme-account-manager version 1"
+        assert _foreign_requests(d, server.url) == []

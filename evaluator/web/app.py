@@ -5,7 +5,6 @@ this module only turns requests into those calls and their results into pages.""
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from evaluator.errors import EvalError, UsageError
 from evaluator.web import views
 from evaluator.web.db import Database, DraftRow, FinalRow, InterviewRow, JobRow, RecordingRow, ReviewStateRow
+from evaluator.web.guides import Guides
 from evaluator.web.jobs import JobRunner
 from evaluator.web.security import AuthConfig, ASGIGuard, REPORT_CSP, new_token, safe_filename, workspace_secret
 from evaluator.web.store import DbStore, draft_ref, final_ref, normal_name, parse_ref
@@ -83,10 +83,11 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     cfg.workspace.mkdir(parents=True, exist_ok=True)
     db = Database(cfg.db_url or _default_url(cfg.workspace))
     store = DbStore(db)
+    guides = Guides(db)
     runner = JobRunner(db, cfg.workspace, llm_options=cfg.llm_options, start=cfg.run_jobs)
     runner.recover()
     env = _templates()
-    for name in ("base.html", "review.html", "_criterion.html", "summary.html", "interviews.html"):
+    for name in ("base.html", "review.html", "_criterion.html", "summary.html", "interviews.html", "guides.html"):
         env.get_template(name)  # compiled now, not on the first reviewer's page load
 
     @contextlib.asynccontextmanager
@@ -97,6 +98,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     app = FastAPI(title="interview-eval review desk", docs_url=None, redoc_url=None, openapi_url=None,
                   lifespan=lifespan)
     app.state.db, app.state.store, app.state.runner, app.state.cfg = db, store, runner, cfg
+    app.state.guides = guides
 
     from starlette.staticfiles import StaticFiles
 
@@ -207,7 +209,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
 
     # ------------------------------------------------------------ interviews
 
-    guide_choices = bundled_guide_choices
+    guide_choices = guides.choices
 
     @app.get("/", response_class=HTMLResponse)
     def interviews(request: Request):
@@ -242,7 +244,6 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         me = reviewer_of(request)
         check_csrf(request, csrf_token)
         from evaluator.formats import AUDIO_EXTENSIONS
-        from evaluator.guide import load_guide
 
         name = safe_filename(file.filename or "")
         ext = name.rpartition(".")[2] if "." in name else ""
@@ -256,14 +257,15 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         if has_rttm and not safe_filename(rttm.filename).endswith(".rttm"):
             return back(request, "/", f"{rttm.filename!r}: speaker turns are an .rttm file", True)
         try:
-            g = load_guide(guide)
+            # the version is fixed now: a newer one added while the job waits does not change this interview
+            g = guides.resolve_ref(guide)
             if stage:
                 g.stage(stage)
         except EvalError as exc:
             return back(request, "/", web_message(exc), True)
         with db.write() as s:
             iv = InterviewRow(title=" ".join(title.split())[:300] or candidate_name.strip()[:300] or name,
-                              candidate=" ".join(candidate_name.split())[:300], guide=guide,
+                              candidate=" ".join(candidate_name.split())[:300], guide=g.id,
                               stage_id=stage or None, created_by=me)
             s.add(iv)
             s.flush()
@@ -285,7 +287,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
                 s.flush()
                 rec_ids.append(rec.id)
         runner.submit(interview_id, {"recording_id": rec_ids[0], "rttm_recording_id": rec_ids[1] if turns else None,
-                                     "channels": channels, "guide": guide, "stage": stage, "use_llm": bool(use_llm),
+                                     "channels": channels, "guide": g.id, "guide_version": g.version,
+                                     "stage": stage, "use_llm": bool(use_llm),
                                      "interviewer": interviewer_speaker.strip(),
                                      "candidate": candidate_speaker.strip()}, me)
         return back(request, f"/interviews/{interview_id}", "uploaded; the job has started")
@@ -300,9 +303,24 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             jobs = [views.job_dict(j) for j in iv.jobs]
             states = {d.id: s.execute(select(ReviewStateRow.reviewer).where(ReviewStateRow.draft_id == d.id))
                       .scalars().all() for d in drafts}
+            last_params = json.loads(iv.jobs[-1].params) if iv.jobs else {}
         finals = {d.id: views.latest_revisions(db, d.id) for d in drafts}
+        # drafting again offers the guide version the interview was drafted with, even when a newer one exists
+        if drafts:
+            src = json.loads(drafts[-1].body).get("source", {})
+            gid, version = src.get("guide_id", iv.guide), src.get("guide_version")
+        else:
+            gid, version = last_params.get("guide", iv.guide), last_params.get("guide_version")
+        choices = guide_choices()
+        entry = guides.find(gid, version)
+        missing = None
+        if entry is None:
+            missing = web_message(guides.missing(gid, version))
+        elif entry.ref not in {c["ref"] for c in choices}:
+            choices = [{**entry.choice(), "as_drafted": True}] + choices
         return page(request, "interview.html", me=me, iv=iv, recs=recs, drafts=drafts, jobs=jobs, states=states,
-                    finals=finals, guides=guide_choices(), llm=llm_status())
+                    finals=finals, guides=choices, chosen=entry.ref if entry else None, guide_missing=missing,
+                    guide_version=version, llm=llm_status())
 
     @app.post("/interviews/{interview_id}/evaluate")
     def reevaluate(request: Request, interview_id: int, guide: str = Form(...), stage: str = Form(""),
@@ -318,10 +336,16 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             if not main:
                 raise Refused(404, f"interview {interview_id} has no recording or transcript")
             last = json.loads(iv.jobs[-1].params) if iv.jobs else {}
+        try:
+            g = guides.resolve_ref(guide)
+            if stage:
+                g.stage(stage)
+        except EvalError as exc:
+            return back(request, f"/interviews/{interview_id}", web_message(exc), True)
         runner.submit(interview_id, {"recording_id": main[-1].id, "rttm_recording_id": turns[-1].id if turns else None,
                                      "channels": last.get("channels", ""), "interviewer": last.get("interviewer", ""),
-                                     "candidate": last.get("candidate", ""), "guide": guide, "stage": stage,
-                                     "use_llm": bool(use_llm)}, me)
+                                     "candidate": last.get("candidate", ""), "guide": g.id,
+                                     "guide_version": g.version, "stage": stage, "use_llm": bool(use_llm)}, me)
         return back(request, f"/interviews/{interview_id}", "the job has started")
 
     @app.get("/api/jobs/{job_id}")
@@ -529,7 +553,16 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     def recruiter(request: Request):
         me = reviewer_of(request)
         items = views.interview_summaries(db)
-        return page(request, "recruiter.html", me=me, items=items, rows=views.recruiter_rows(items))
+        found_guides: dict[tuple, object] = {}
+        labels = {}
+        for it in items:  # the guide each interview was drafted with, by its role's name when the desk has it
+            key = (it.guide, it.guide_version or None)
+            if key not in found_guides:
+                found_guides[key] = guides.find(*key)
+            e, version = found_guides[key], f" v{it.guide_version}" if it.guide_version else ""
+            labels[it.id] = f"{e.guide.role} ({it.guide}{version})" if e else f"{it.guide}{version} (not in this desk)"
+        return page(request, "recruiter.html", me=me, items=items, rows=views.recruiter_rows(items),
+                    guide_labels=labels)
 
     @app.get("/candidates/{key}", response_class=HTMLResponse)
     def candidate(request: Request, key: str, view: str = "debrief"):
@@ -555,15 +588,23 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             if view == "debrief":
                 continue
             try:
-                sections.append(Markup(_interview_report(view, draft_card)))
+                sections.append(Markup(_interview_report(view, draft_card, guides)))
             except EvalError as exc:
-                problems.append(f"{it.title}: {exc.one_line()}")
+                problems.append(f"{it.title}: {web_message(exc)}")
         if view == "debrief":
             from evaluator.debrief import build_debrief
             from evaluator.render import markdown_to_html, render_debrief_markdown
 
+            src = cards[0][1].source
             try:
-                packet = build_debrief(cards)
+                guide = guides.resolve(src.guide_id, src.guide_version)
+            except EvalError as exc:
+                guide = None
+                problems.append(f"{web_message(exc)} (the debrief has no agenda or essential competencies)")
+            try:
+                packet = build_debrief(cards, guide=guide)
+                if guide is None:  # said above in the desk's words; the packet's own line names --guide
+                    packet.warnings = [w for w in packet.warnings if "could not be loaded" not in w]
                 sections.append(Markup(views.report_body(markdown_to_html(render_debrief_markdown(packet),
                                                                           title="Debrief"))))
             except EvalError as exc:
@@ -571,6 +612,65 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         name = items[0].candidate or items[0].title
         return page(request, "candidate.html", me=me, key=key, name=name, view=view, sections=sections,
                     problems=problems, items=items)
+
+    # ------------------------------------------------------------ interview guides
+
+    def guide_entry(guide_id: str, version: str | None):
+        entry = guides.find(guide_id, version)
+        if entry is None:
+            raise Refused(404, web_message(guides.missing(guide_id, version)))
+        return entry
+
+    @app.get("/guides", response_class=HTMLResponse)
+    def guides_page(request: Request):
+        me = reviewer_of(request)
+        entries = guides.catalogue()
+        offered = {c["ref"] for c in guides.choices()}
+        return page(request, "guides.html", me=me, entries=entries, offered=offered)
+
+    @app.post("/guides")
+    async def guide_upload(request: Request, file: UploadFile, guide_id: str = Form(""), version: str = Form(""),
+                           csrf_token: str = Form("")):
+        me = reviewer_of(request)
+        check_csrf(request, csrf_token)
+        from evaluator.web.guides import MAX_GUIDE_BYTES
+
+        name = safe_filename(file.filename or "", default="guide")
+        data = await file.read(MAX_GUIDE_BYTES + 1)
+        try:
+            added = guides.add_upload(data, name, me, guide_id=guide_id, version=version)
+        except EvalError as exc:
+            return back(request, "/guides", web_message(exc), True)
+        g = added.entry.guide
+        return back(request, f"/guides/{quote(g.id, safe='')}/{quote(g.version, safe='')}", added.message)
+
+    @app.get("/guides/{guide_id}")
+    def guide_newest(request: Request, guide_id: str):
+        reviewer_of(request)
+        e = guide_entry(guide_id, None)
+        return RedirectResponse(f"/guides/{quote(e.guide.id, safe='')}/{quote(e.guide.version, safe='')}",
+                                status_code=303)
+
+    @app.get("/guides/{guide_id}/{version}", response_class=HTMLResponse)
+    def guide_page(request: Request, guide_id: str, version: str):
+        me = reviewer_of(request)
+        from markupsafe import Markup
+
+        from evaluator.render import render
+
+        e = guide_entry(guide_id, version)
+        others = [o for o in guides.versions(guide_id) if o.ref != e.ref]
+        newest = next((c["ref"] for c in guides.choices() if c["name"] == guide_id), None)
+        return page(request, "guide.html", me=me, e=e, g=e.guide, others=others, newest=newest == e.ref,
+                    body=Markup(views.report_body(render(e.guide, "html"))))
+
+    @app.get("/guides/{guide_id}/{version}/guide.yaml")
+    def guide_yaml(request: Request, guide_id: str, version: str):
+        reviewer_of(request)
+        e = guide_entry(guide_id, version)
+        return PlainTextResponse(e.text, media_type="application/yaml; charset=utf-8",
+                                 headers={"Content-Disposition":
+                                          f'attachment; filename="{e.guide.id}-v{e.guide.version}.yaml"'})
 
     # ------------------------------------------------------------ import and export
 
@@ -587,7 +687,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         except EvalError as exc:
             return back(request, "/", exc.one_line(), True)
         n = len(rep.drafts) + len(rep.review_states) + len(rep.finals)
-        return back(request, "/", f"exported {n} files to {out}")
+        return back(request, "/", f"exported {n} files and {len(rep.guides)} team guides to {out}")
 
     @app.post("/import")
     async def import_upload(request: Request, files: list[UploadFile], csrf_token: str = Form("")):
@@ -598,15 +698,16 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         with tempfile.TemporaryDirectory(dir=cfg.workspace) as tmp:
             for up in files:
                 name = safe_filename(up.filename or "", default="scorecard")
-                if not name.endswith(".json"):
-                    return back(request, "/", f"{up.filename!r}: only scorecard JSON files are imported", True)
+                if not name.endswith((".json", ".yaml", ".yml")):
+                    return back(request, "/", f"{up.filename!r}: only scorecard JSON files and guide YAML files "
+                                "are imported", True)
                 (Path(tmp) / name).write_bytes(await up.read())
             try:
                 rep = import_files(db, [tmp], created_by=me)
             except EvalError as exc:
                 return back(request, "/", exc.one_line(), True)
-        return back(request, "/", f"imported {len(rep.drafts)} drafts, {len(rep.review_states)} reviews, "
-                    f"{len(rep.finals)} finals ({len(rep.unchanged)} already here)")
+        return back(request, "/", f"imported {len(rep.guides)} guides, {len(rep.drafts)} drafts, "
+                    f"{len(rep.review_states)} reviews, {len(rep.finals)} finals ({len(rep.unchanged)} already here)")
 
     app.add_middleware(SessionMiddleware, secret_key=workspace_secret(cfg.workspace), session_cookie="ie_session",
                        same_site="strict", https_only=False, max_age=14 * 24 * 3600)
@@ -615,31 +716,18 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     return app
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_guide_choices() -> list[dict]:
-    """The bundled guides and their stages that have a scorecard (read once: they ship with the package)."""
-    from evaluator.guide import list_bundled_guides, load_guide
-
-    out = []
-    for g in list_bundled_guides():
-        guide = load_guide(g["name"])
-        out.append({"name": g["name"], "role": g["role"],
-                    "stages": [{"id": st.id, "name": st.name} for st in guide.stages if st.scorecard]})
-    return out
-
-
 def web_message(exc: EvalError) -> str:
     """An error for a page: the message, and the hint unless it is command-line syntax (`--set ...`)."""
     hint = exc.hint or ""
     return exc.message if not hint or "--" in hint or "review " in hint else f"{exc.message} — {hint}"
 
 
-def _interview_report(view: str, draft) -> str:
-    """The coverage audit or coaching report of one draft's interview, inside the desk's layout."""
-    from evaluator.guide import load_guide
+def _interview_report(view: str, draft, guides: Guides) -> str:
+    """The coverage audit or coaching report of one draft's interview, inside the desk's layout, with the
+    guide version the draft was made with."""
     from evaluator.render import markdown_to_html
 
-    g = load_guide(draft.source.guide_id)
+    g = guides.resolve(draft.source.guide_id, draft.source.guide_version)
     st = g.stage(draft.source.stage_id)
     t = draft.transcript
     if view == "coverage":

@@ -2,7 +2,8 @@
 
 SQLite in the workspace by default (embedded, nothing to set up), or any SQLAlchemy URL (PostgreSQL for a
 team). Scorecards are kept as the exact JSON text of their files, so every `draft_sha256` in a review or a
-final matches the file it was exported to, and import/export is lossless.
+final matches the file it was exported to, and import/export is lossless. The team's interview guides are
+kept the same way, as the exact YAML text they were added with (see `evaluator.web.guides`).
 
 Write transactions are serialised per draft: on SQLite every write transaction starts with
 `BEGIN IMMEDIATE` (the database's one write lock, taken before anything is read, held to commit); on
@@ -126,6 +127,23 @@ class RevisionRow(Base):
     reviewer: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[str] = mapped_column(String(40), default=utc_now)
+
+
+class GuideRow(Base):
+    """A team's interview guide as the exact YAML text it was added with. Never changed or replaced: a changed
+    guide is a new version, so every draft can always be shown with the guide version it was made with."""
+
+    __tablename__ = "guides"
+    __table_args__ = (UniqueConstraint("guide_id", "version", name="uq_guide_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guide_id: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))  # of the text (what an export writes)
+    content_sha256: Mapped[str] = mapped_column(String(64))  # `Guide.content_sha256()`, what drafts record
+    created_by: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[str] = mapped_column(String(40), default=utc_now)
 
 

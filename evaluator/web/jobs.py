@@ -50,8 +50,8 @@ class JobRunner:
             self._enqueue(job_id)
 
     def submit(self, interview_id: int, params: dict, created_by: str) -> int:
-        """Queue a job for an interview: params are recording_id, guide, stage, use_llm, and optionally
-        rttm_recording_id, channels, interviewer and candidate (speaker names)."""
+        """Queue a job for an interview: params are recording_id, guide (its id), guide_version, stage, use_llm,
+        and optionally rttm_recording_id, channels, interviewer and candidate (speaker names)."""
         with self.db.write() as s:
             job = JobRow(interview_id=interview_id, kind="evaluate", status="queued", params=json.dumps(params),
                          message="waiting for the worker", created_by=created_by, created_at=utc_now())
@@ -110,8 +110,8 @@ class JobRunner:
     def _run(self, job_id: int) -> None:
         from evaluator import pipeline
         from evaluator.formats import is_audio_path
-        from evaluator.guide import load_guide
         from evaluator.text import slugify
+        from evaluator.web.guides import Guides
 
         with self.db.read() as s:
             job = s.get(JobRow, job_id)
@@ -122,7 +122,8 @@ class JobRunner:
             turns = s.get(RecordingRow, params["rttm_recording_id"]) if params.get("rttm_recording_id") else None
             rttm = self.workspace / turns.path if turns else None
             title = s.get(InterviewRow, interview_id).title
-        guide = load_guide(params["guide"])
+        # the version chosen when the job was queued (a job queued before guides had versions: the newest)
+        guide = Guides(self.db).resolve(params["guide"], params.get("guide_version"))
         audio = is_audio_path(path)
         last = [0.0]
 
@@ -160,6 +161,7 @@ class JobRunner:
         with self.db.write() as s:
             row = s.get(InterviewRow, interview_id)
             row.stage_id = iv.stage.id
+            row.guide = guide.id  # drafting again may have used another guide
             if not row.candidate and draft.candidate:
                 row.candidate = draft.candidate
             if not row.interviewers and draft.interviewers:

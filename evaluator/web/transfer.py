@@ -5,6 +5,10 @@ them; every scorecard goes through `evaluator.store.parse_scorecard` (integrity 
 and its exact text is stored, so `export_dir` writes byte-identical files under the names `FileStore` uses:
 `NAME.json`, `NAME.review.<reviewer-key>.json`, `NAME.final.json` / `NAME.final.<reviewer-key>.json`,
 `....r2.json`. Importing the same files twice changes nothing; nothing is ever overwritten.
+
+The team's interview guides go along as their exact YAML text, `guides/<id>-v<version>.yaml`, each with a
+small `guides/<id>-v<version>.added.json` saying who added it and when (the YAML itself stays byte-identical).
+Guides are imported first, so the drafts made with them can be shown at once.
 """
 
 from __future__ import annotations
@@ -20,18 +24,19 @@ from evaluator.files import sha256_bytes
 from evaluator.review import ReviewState
 from evaluator.scorecard import FinalScorecard
 from evaluator.store import parse_scorecard, reviewer_key, revision_path
-from evaluator.web.db import Database, DraftRow, FinalRow, InterviewRow, ReviewStateRow, RevisionRow
+from evaluator.web.db import Database, DraftRow, FinalRow, GuideRow, InterviewRow, ReviewStateRow, RevisionRow
 from evaluator.web.store import DbStore, draft_ref, final_ref, normal_name
 
 
 class TransferReport(BaseModel):
     """What an import or export did, file by file."""
 
+    guides: list[str] = Field(default_factory=list, description="The team's guides (YAML files).")
     drafts: list[str] = Field(default_factory=list)
     review_states: list[str] = Field(default_factory=list)
     finals: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list, description="Already in the desk (or on disk), identical.")
-    skipped: list[str] = Field(default_factory=list, description="Not scorecard files, with the reason.")
+    skipped: list[str] = Field(default_factory=list, description="Not scorecard or guide files, with the reason.")
 
 
 def _raw_text(p: Path) -> str:
@@ -42,20 +47,76 @@ def _raw_text(p: Path) -> str:
         raise ReviewError(f"{p}: not valid UTF-8 (byte {exc.start})", hint="give the JSON interview-eval wrote") from None
 
 
+GUIDE_SUFFIXES = (".yaml", ".yml")
+GUIDES_DIR = "guides"
+GUIDE_RECORD = "guide_record"
+
+
 def _expand(items: list[str | Path]) -> list[Path]:
+    """The files to import: those named, and in a folder its JSON and YAML files and those of its guides/."""
     out: list[Path] = []
     for item in items:
         p = Path(item).expanduser()
         if p.is_dir():
-            out += sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() == ".json")
+            for folder in (p, p / GUIDES_DIR):
+                if folder.is_dir():
+                    out += sorted(f for f in folder.iterdir()
+                                  if f.is_file() and f.suffix.lower() in (".json", *GUIDE_SUFFIXES))
         elif p.is_file():
             out.append(p)
         else:
             raise UsageError(f"{p}: no such file or folder", hint="give scorecard JSON files or a folder of them")
     if not out:
-        raise UsageError(f"no JSON files in {' '.join(map(str, items))}",
+        raise UsageError(f"no JSON or guide YAML files in {' '.join(map(str, items))}",
                          hint="give drafts, review states and final scorecards written by interview-eval")
     return out
+
+
+def _guide_of(p: Path, text: str):
+    """The guide a YAML file holds, or None when it is some other YAML (skipped); a broken guide is refused."""
+    import yaml
+
+    from evaluator.files import yaml_loader
+    from evaluator.guide import parse_guide_yaml
+
+    try:
+        data = yaml.load(text.lstrip("\ufeff"), Loader=yaml_loader())
+    except yaml.YAMLError:
+        data = {"stages": None}  # let the guide parser say where the syntax is broken
+    if not isinstance(data, dict) or ("stages" not in data and "role" not in data):
+        return None
+    return parse_guide_yaml(text.lstrip("\ufeff"), source=str(p))
+
+
+def guide_file_stem(guide_id: str, version: str) -> str:
+    """`<id>-v<version>`: the name of a guide's files in an export."""
+    return f"{guide_id}-v{version}"
+
+
+def _guide_record(row: GuideRow) -> str:
+    return json.dumps({"kind": GUIDE_RECORD, "guide_id": row.guide_id, "version": row.version, "sha256": row.sha256,
+                       "added_by": row.created_by, "added_at": row.created_at}, indent=2, ensure_ascii=False) + "\n"
+
+
+def _import_guides(db: Database, files: list[tuple[Path, str]], records: list[dict], created_by: str,
+                   report: TransferReport) -> None:
+    """Every guide is validated before the first is stored."""
+    from evaluator.web.guides import Guides
+
+    by_sha = {r.get("sha256"): r for r in records}
+    parsed = []
+    for p, text in files:
+        guide = _guide_of(p, text)
+        if guide is None:
+            report.skipped.append(f"{p}: a YAML file that is not an interview guide")
+        else:
+            parsed.append((p, text, guide))
+    library = Guides(db)
+    for p, text, guide in parsed:
+        rec = by_sha.get(sha256_bytes(text.encode("utf-8")), {})
+        added = library.add(guide, text, source=str(p), added_by=str(rec.get("added_by", created_by)),
+                            added_at=rec.get("added_at") or None)
+        (report.guides if added.stored else report.unchanged).append(str(p))
 
 
 def _kind(text: str) -> str | None:
@@ -67,20 +128,27 @@ def _kind(text: str) -> str | None:
 
 
 def import_files(db: Database, items: list[str | Path], *, created_by: str = "") -> TransferReport:
-    """Import drafts, then review states, then finals and their revisions (oldest first) from files or folders.
+    """Import the team's guides, then drafts, then review states, then finals and their revisions (oldest first)
+    from files or folders (a folder's guides/ too).
 
     Review states and finals are matched to their draft by the sha256 they record, so file names do not
     matter, except that a draft keeps its file stem as its name. Anything refused raises before it is stored."""
     store = DbStore(db)
     report = TransferReport()
     files = [(p, _raw_text(p)) for p in _expand(items)]
-    by_kind: dict[str, list[tuple[Path, str]]] = {"draft": [], "review_state": [], "final": []}
+    by_kind: dict[str, list[tuple[Path, str]]] = {"draft": [], "review_state": [], "final": [], GUIDE_RECORD: []}
+    guides = []
     for p, text in files:
+        if p.suffix.lower() in GUIDE_SUFFIXES:
+            guides.append((p, text))
+            continue
         kind = _kind(text)
         if kind in by_kind:
             by_kind[kind].append((p, text))
         else:
-            report.skipped.append(f"{p}: not a draft, review state or final scorecard")
+            report.skipped.append(f"{p}: not a draft, review state, final scorecard or guide")
+    records = [json.loads(text.lstrip("\ufeff")) for _, text in by_kind[GUIDE_RECORD]]
+    _import_guides(db, guides, records, created_by, report)
     for p, text in by_kind["draft"]:
         card = parse_scorecard(text.lstrip("\ufeff"), str(p))
         sha = sha256_bytes(text.encode("utf-8"))
@@ -165,15 +233,20 @@ def _import_final(db: Database, store: DbStore, p: Path, text: str, card: FinalS
 
 
 def export_dir(db: Database, out_dir: str | Path) -> TransferReport:
-    """Write every draft, review state, final and revision as the files `FileStore` would have, into `out_dir`.
+    """Write every draft, review state, final and revision as the files `FileStore` would have, into `out_dir`,
+    and the team's guides into its guides/.
 
     A file already there with the same bytes is left alone; one with other bytes is refused (never replaced)."""
     from evaluator.files import atomic_write
 
     out = Path(out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    planned: list[tuple[Path, str, str]] = []  # (file, exact text, report field)
+    planned: list[tuple[Path, str, str | None]] = []  # (file, exact text, report field)
     with db.read() as s:
+        for g in s.execute(select(GuideRow).order_by(GuideRow.id)).scalars():
+            stem = out / GUIDES_DIR / guide_file_stem(g.guide_id, g.version)
+            planned.append((stem.with_name(stem.name + ".yaml"), g.body, "guides"))
+            planned.append((stem.with_name(stem.name + ".added.json"), _guide_record(g), None))
         for d in s.execute(select(DraftRow).order_by(DraftRow.id)).scalars():
             planned.append((out / f"{d.name}.json", d.body, "drafts"))
             for st in s.execute(select(ReviewStateRow).where(ReviewStateRow.draft_id == d.id)
@@ -191,9 +264,12 @@ def export_dir(db: Database, out_dir: str | Path) -> TransferReport:
     report = TransferReport()
     for p, body, what in planned:
         if p.exists():
-            report.unchanged.append(str(p))
+            if what:
+                report.unchanged.append(str(p))
             continue
+        p.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(p, body.encode("utf-8"))
-        getattr(report, what).append(str(p))
+        if what:
+            getattr(report, what).append(str(p))
     return report
 

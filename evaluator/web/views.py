@@ -44,6 +44,7 @@ class InterviewSummary:
     reviews: int = 0
     finals: list[dict] = field(default_factory=list)  # reviewer, final_id, revision, overall, overrides, decided
     job: dict | None = None
+    guide_version: str = ""  # the version the latest draft was made with
 
 
 def _overall_of(final: dict) -> tuple[int | None, str]:
@@ -85,7 +86,8 @@ def interview_summaries(db: Database) -> list[InterviewSummary]:
         for iv in interviews:
             d = drafts.get(iv.id)
             j = jobs.get(iv.id)
-            coverage = json.loads(d.body).get("coverage", {}) if d else {}
+            body = json.loads(d.body) if d else {}
+            coverage = body.get("coverage", {})
             fs = finals.get(d.id, []) if d else []
             if j is not None and j.status in ("queued", "running"):
                 status = "transcribing" if "transcrib" in j.message else j.status
@@ -102,7 +104,7 @@ def interview_summaries(db: Database) -> list[InterviewSummary]:
                 stage_id=iv.stage_id or "", created_at=iv.created_at, status=status,
                 draft_id=d.id if d else None, draft_name=d.name if d else "",
                 asked_pct=coverage.get("asked_pct"), reviews=reviews.get(d.id, 0) if d else 0, finals=fs,
-                job=job_dict(j) if j else None))
+                job=job_dict(j) if j else None, guide_version=body.get("source", {}).get("guide_version", "")))
     return out
 
 
