@@ -154,6 +154,24 @@ def test_a_transcript_upload_becomes_a_draft_through_a_background_job(desk):
     assert "Confirm " not in page  # no LLM: nothing to confirm, every criterion needs a score and a reason
 
 
+def test_a_refused_interview_can_be_drafted_with_it_is_an_interview_ticked(desk):
+    # everyone merged into one speaker label: the job fails saying how to go on in the page's words; ticking the
+    # box drafts it
+    lines = [ln for ln in (REPO / "samples/cam-screening-weak-skips.txt").read_text().splitlines() if ln.strip()]
+    merged = "".join(f"[00:{i:02d}] Dana: {ln.split(': ', 1)[-1].strip()}\n" for i, ln in enumerate(lines[:40]))
+    desk.upload(STRONG, name="merged.txt", content=merged.encode())
+    desk.wait()
+    job = desk.c.get("/api/jobs/1").json()
+    assert job["status"] == "failed" and "only one person speaks" in job["error"]
+    assert "it is an interview" in job["error"] and "--skip" not in job["error"]
+    r = desk.c.post("/interviews/1/evaluate", data={"csrf_token": desk.csrf, "guide": CAM, "stage": "screening",
+                                                     "skip_check": "1"})
+    assert r.status_code == 200
+    desk.wait()
+    job = desk.c.get("/api/jobs/2").json()
+    assert job["status"] == "done", job
+
+
 def test_without_an_llm_every_criterion_is_scored_with_a_reason_then_finalised(desk, tmp_path):
     desk.upload(STRONG)
     desk.wait()

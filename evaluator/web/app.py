@@ -240,7 +240,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     async def upload(request: Request, file: UploadFile, guide: str = Form(...), stage: str = Form(""),
                      title: str = Form(""), candidate_name: str = Form(""), use_llm: str = Form(""),
                      interviewer_speaker: str = Form(""), candidate_speaker: str = Form(""),
-                     channels: str = Form(""), rttm: UploadFile | None = None, csrf_token: str = Form("")):
+                     channels: str = Form(""), rttm: UploadFile | None = None, skip_check: str = Form(""),
+                     csrf_token: str = Form("")):
         me = reviewer_of(request)
         check_csrf(request, csrf_token)
         from evaluator.formats import AUDIO_EXTENSIONS
@@ -288,7 +289,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
                 rec_ids.append(rec.id)
         runner.submit(interview_id, {"recording_id": rec_ids[0], "rttm_recording_id": rec_ids[1] if turns else None,
                                      "channels": channels, "guide": g.id, "guide_version": g.version,
-                                     "stage": stage, "use_llm": bool(use_llm),
+                                     "stage": stage, "use_llm": bool(use_llm), "skip_check": bool(skip_check),
                                      "interviewer": interviewer_speaker.strip(),
                                      "candidate": candidate_speaker.strip()}, me)
         return back(request, f"/interviews/{interview_id}", "uploaded; the job has started")
@@ -324,7 +325,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
 
     @app.post("/interviews/{interview_id}/evaluate")
     def reevaluate(request: Request, interview_id: int, guide: str = Form(...), stage: str = Form(""),
-                   use_llm: str = Form(""), csrf_token: str = Form("")):
+                   use_llm: str = Form(""), skip_check: str = Form(""), csrf_token: str = Form("")):
         me = reviewer_of(request)
         check_csrf(request, csrf_token)
         with db.read() as s:
@@ -345,7 +346,8 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         runner.submit(interview_id, {"recording_id": main[-1].id, "rttm_recording_id": turns[-1].id if turns else None,
                                      "channels": last.get("channels", ""), "interviewer": last.get("interviewer", ""),
                                      "candidate": last.get("candidate", ""), "guide": g.id,
-                                     "guide_version": g.version, "stage": stage, "use_llm": bool(use_llm)}, me)
+                                     "guide_version": g.version, "stage": stage, "use_llm": bool(use_llm),
+                                     "skip_check": bool(skip_check)}, me)
         return back(request, f"/interviews/{interview_id}", "the job has started")
 
     @app.get("/api/jobs/{job_id}")

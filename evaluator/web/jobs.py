@@ -101,6 +101,9 @@ class JobRunner:
         except EvalError as exc:
             # the hints name command-line options; on the page the same choices are the form's fields
             hint = (exc.hint or "").replace("name it with --stage", "choose it under Stage and draft it again")
+            if "--skip-interview-check" in hint:
+                hint = ("if it is an interview, draft it again with \u201cit is an interview\u201d ticked (and the "
+                        "speakers and the stage named)")
             self._update(job_id, status="failed", finished_at=utc_now(),
                          error=f"{exc.message} — {hint}" if hint else exc.message)
         except Exception as exc:  # a bug: the job says so instead of the thread dying silently
@@ -141,7 +144,7 @@ class JobRunner:
                                      interviewer=[params["interviewer"]] if params.get("interviewer") else None,
                                      candidate=[params["candidate"]] if params.get("candidate") else None,
                                      channels=params.get("channels") or None, rttm=rttm,
-                                     progress=on_audio if audio else None)
+                                     progress=on_audio if audio else None, check=not params.get("skip_check"))
         base = _TRANSCRIBE_SHARE if audio else 0.1
         llm = pipeline.llm_choice(enabled=bool(params.get("use_llm", True)), **self.llm_options)
         total = max(1, len(iv.stage.scorecard))
