@@ -29,8 +29,8 @@ import logging
 import os
 import re
 import threading
+from collections import deque
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -691,15 +691,29 @@ class LLMClient:
             return list(results)  # type: ignore[arg-type]
         # Import openai and build the client here: in the first worker, every other worker would wait on it.
         self.warm_up()
-        pool = ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(todo)), thread_name_prefix="llm")
+        # Daemon workers, not a ThreadPoolExecutor: after Ctrl-C the process must not wait at exit for requests
+        # in flight (up to the request timeout each), and a second Ctrl-C must not print a traceback.
+        pending = deque(todo)
+        stop = threading.Event()
+
+        def worker() -> None:
+            while not stop.is_set():
+                try:
+                    i = pending.popleft()
+                except IndexError:
+                    return
+                run(i)
+
+        threads = [threading.Thread(target=worker, name=f"llm-{k}", daemon=True)
+                   for k in range(min(self.settings.concurrency, len(todo)))]
+        for t in threads:
+            t.start()
         try:
-            futures = [pool.submit(run, i) for i in todo]
-            for f in futures:
-                f.result()
+            for t in threads:
+                t.join()
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop.set()  # no new request starts; answers already received are in the cache
             raise
-        pool.shutdown(wait=True)
         return list(results)  # type: ignore[arg-type]
 
     def warm_up(self) -> None:

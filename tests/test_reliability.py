@@ -267,3 +267,28 @@ def test_scorecard_kinds_are_the_guides_criterion_kinds():
     from evaluator.scorecard import CriterionKindName
 
     assert set(typing.get_args(CriterionKindName)) == {k.value for k in CriterionKind}
+
+
+def test_ctrl_c_during_the_llm_wave_exits_at_once_without_a_traceback_or_a_draft(llm_server, tmp_path):
+    import signal
+    import time
+
+    llm_server.handler = lambda req: {"score": 0, "rationale": "r", "quotes": []}
+    llm_server.latency_s = 20  # every request would hold the process for 20 s
+    out = tmp_path / "d.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "INTERVIEW_EVAL_"))}
+    env.update(OPENAI_BASE_URL=llm_server.base_url, OPENAI_API_KEY="sk-test",
+               INTERVIEW_EVAL_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "evaluator.cli", "evaluate", str(REPO / "samples/cam-screening-strong.vtt"),
+                             "--guide", "customer-account-manager", "--model", "m", "-o", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not llm_server.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert llm_server.requests, "no request reached the server"
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=15)
+    assert time.monotonic() - t0 < 5  # not after the requests in flight
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".d.json*.tmp"))
