@@ -40,6 +40,11 @@ AREA_COVERED = 0.5
 AREA_PARTLY = 0.25
 # a question is located in at most this many consecutive interviewer sentences
 WINDOW_SENTENCES = 3
+# Interviewers prompt with statements too ("A night you nearly missed a cutoff.", "Current job."): one of the last
+# two sentences of an interviewer turn, this short, that the candidate answers with at least this many words,
+# asks as a question does (chosen on samples/labels and tests/data/dev_align).
+PROMPT_MAX_WORDS = 25
+PROMPT_ANSWER_WORDS = 15
 # questions with fewer content words than this ("Why should we hire you?") match by their whole
 # wording (function words included) or by meaning, never by one or two shared words
 SHORT_QUESTION_WORDS = 3
@@ -174,6 +179,7 @@ class Sentence:
     words: frozenset[str]
     asks: bool
     has_number: bool
+    prompts: bool = False  # set by _prepare: a statement the candidate answers at length ("Forklift near-miss on your shift.")
 
 
 @dataclass
@@ -492,6 +498,11 @@ def _prepare(transcript: Transcript, stage: Stage, skip: dict[str, list[str]], s
         kept = [s for s in t.sentences if s.text not in skip.get(s.segment.id, ()) and not _SKIP.search(s.text)]
         if len(kept) != len(t.sentences):
             t._set_sentences(kept)
+    for k, t in enumerate(turns[:-1]):
+        if t.role == Role.interviewer and turns[k + 1].role == Role.candidate \
+                and len(turns[k + 1].text.split()) >= PROMPT_ANSWER_WORDS:
+            for sent in t.sentences[-2:]:
+                sent.prompts = len(sent.text.split()) <= PROMPT_MAX_WORDS
     docs = [concept_words(q.text) for q in stage.questions]
     docs += [concept_words(f) for q in stage.questions for f in q.follow_ups]
     docs += [concept_words(a) for q in stage.questions for a in q.areas_to_cover]
@@ -514,7 +525,7 @@ def _windows_of(turns: tuple[int, ...], sents: list[Sentence], n_first: int) -> 
     for i in range(len(sents)):
         for j in range(i + 1, min(i + WINDOW_SENTENCES, len(sents)) + 1):
             part = sents[i:j]
-            if not any(s.asks for s in part):
+            if not any(s.asks or s.prompts for s in part):
                 continue
             in_first = i < n_first
             both = in_first and j > n_first

@@ -8,6 +8,11 @@ Measured when the set arrived (before any change; see the commit log):
     lexical  questions P 0.964 R 0.505 L 0.963; areas P 0.959 R 0.210; follow-ups P 1.000 R 0.455
     semantic questions P 0.987 R 0.692 L 0.838; areas P 0.914 R 0.446; follow-ups P 0.722 R 0.574
     both     questions P 0.964 R 0.748 L 0.863; areas P 0.920 R 0.587; follow-ups P 0.780 R 0.613
+After prompt statements count as asking (align.PROMPT_*, chosen on the development set
+tests/data/dev_align, not on this one):
+    lexical  questions P 0.968 R 0.561 L 0.950; areas P 0.960 R 0.216; follow-ups P 1.000 R 0.441
+    semantic questions P 0.988 R 0.738 L 0.848; areas P 0.909 R 0.479; follow-ups P 0.741 R 0.597
+    both     questions P 0.966 R 0.794 L 0.859; areas P 0.920 R 0.620; follow-ups P 0.778 R 0.620
 The floors below sit a little under those numbers: they catch a regression, they are not targets.
 """
 
@@ -23,7 +28,7 @@ BLIND = sorted((DATA / "blind_align").glob("*.labels.yaml"))
 FLOORS = {
     "lexical": dict(precision=0.93, recall=0.48, location=0.93, area_precision=0.93, area_recall=0.19),
     "semantic": dict(precision=0.95, recall=0.66, location=0.80, area_precision=0.88, area_recall=0.42),
-    "both": dict(precision=0.93, recall=0.72, location=0.83, area_precision=0.89, area_recall=0.55,
+    "both": dict(precision=0.93, recall=0.77, location=0.83, area_precision=0.89, area_recall=0.59,
                  follow_up_precision=0.74, follow_up_recall=0.58),
 }
 
