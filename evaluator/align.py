@@ -980,30 +980,32 @@ _ROLE_PLAY_SETUP = re.compile(r"\b(role[- ]?play|pretend|(start|begin) the (exer
 _last_guesses: dict[tuple, StageGuess] = {}
 
 
-def detect_stage(transcript: Transcript, guide: Guide, *, signals: Sequence[str] = STAGE_SIGNALS) -> StageGuess:
+def detect_stage(transcript: Transcript, guide: Guide, *, signals: Sequence[str] = STAGE_SIGNALS,
+                 stage_ids: Sequence[str] | None = None) -> StageGuess:
     """Name the stage a transcript best matches, with a confidence; says so when none fits.
 
     `confident` is calibrated for the default signals (lexical); other signals give scores for
-    other uses (inputs.check_interview)."""
+    other uses (inputs.check_interview). `stage_ids` scores only those stages (a stage the person named)."""
     # checking that a file is an interview and picking its stage ask the same question of the same
     # transcript: answer it once (keyed on everything the answer depends on, so an edit is a new question)
-    key = (guide.model_dump_json(), tuple(signals),
+    key = (guide.model_dump_json(), tuple(signals), tuple(stage_ids or ()),
            tuple((s.id, s.speaker, s.role, s.text) for s in transcript.segments), tuple(transcript.speakers))
     if key not in _last_guesses:
         if len(_last_guesses) >= 8:
             _last_guesses.clear()
-        _last_guesses[key] = _detect_stage(transcript, guide, signals)
+        _last_guesses[key] = _detect_stage(transcript, guide, signals, stage_ids)
     return _last_guesses[key].model_copy(deep=True)
 
 
-def _detect_stage(transcript: Transcript, guide: Guide, signals: Sequence[str]) -> StageGuess:
+def _detect_stage(transcript: Transcript, guide: Guide, signals: Sequence[str],
+                  stage_ids: Sequence[str] | None = None) -> StageGuess:
     turns = build_turns(transcript)
     iv_text = " ".join(t.text for t in turns if t.role == Role.interviewer) or " ".join(t.text for t in turns)
     all_words = set(concept_words(" ".join(t.text for t in turns)))
     labels = {normalize(s) for s in transcript.speakers}
     scores: dict[str, float] = {}
     for st in guide.stages:
-        if st.kind.value in ("debrief",):
+        if (st.id not in stage_ids) if stage_ids else st.kind.value in ("debrief",):
             continue
         if st.questions:
             try:

@@ -645,6 +645,10 @@ def evaluate_cmd(
 
             check_writable(output, inputs=[input])
         g = load_guide(guide)
+        if stage:  # before reading (or transcribing) anything
+            from evaluator.score import require_scorecard
+
+            require_scorecard(g, g.stage(stage))
         llm = pipeline.llm_choice(model=model, base_url=base_url, timeout_s=timeout, concurrency=concurrency,
                                   use_cache=not no_cache, enabled=not no_llm, max_output_tokens=max_output_tokens)
         t, st, det = _interview(input, g, stage, fmt, interviewer, candidate, whisper_model, channels, rttm,

@@ -425,6 +425,7 @@ _RULES: list[tuple[str, str]] = [
      r"(?:is|are|now)\b", "role-play instruction"),
     (r"\blet'?s play a game\b[^.?!]{0,60}\byou\b|\b(?:jailbreak|dan mode|developer mode|do anything now)\b",
      "role-play instruction"),
+    (r"^(?:assistant|developer)\s*:\s*\S", "a chat role marker"),  # nobody says these with a colon
     (r"^(?:system|assistant|developer|user|human|instructions?)\s*:\s*(?=[^.?!]{0,80}\b(?:you|your|ignore|"
      r"disregard|score|rate|grade|give|must|instructions?|rules?|respond|output|answer|json|evaluat\w*|"
      r"candidates?|everyone|all|override|policy)\b)", "a chat role marker"),

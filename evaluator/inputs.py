@@ -38,13 +38,14 @@ def question_texts(guide: Guide | None, stage: Stage | None = None) -> list[str]
     return [t for st in stages for q in st.questions for t in [q.text, *q.follow_ups]]
 
 
-def check_interview(transcript: Transcript, guide: Guide | None = None) -> list[str]:
+def check_interview(transcript: Transcript, guide: Guide | None = None, stage: Stage | None = None) -> list[str]:
     """Why `transcript` does not look like an interview (an empty list when it does).
 
     Signals, each tested on the files of tests/data/not_interviews and the labelled interviews:
     nobody or one person speaking, four or more people speaking at length, nobody asking anything,
     a host's podcast or webinar words, speaker 'names' that are headings of a document, the guide's
-    own text (its areas to cover and score anchors), and (with a guide) none of its questions asked.
+    own text (its areas to cover and score anchors), and (with a guide) none of its questions asked (of `stage`
+    only, when it is named).
     """
     from evaluator.roles import is_question
     from evaluator.text import normalize, words
@@ -92,22 +93,26 @@ def check_interview(transcript: Transcript, guide: Guide | None = None) -> list[
     marks = sorted({normalize(m.group(0)) for m in _BROADCAST.finditer(" ".join(hosts))})
     if len(marks) >= 2:
         problems.append(f"it sounds like a podcast or webinar ({', '.join(repr(m) for m in marks[:4])})")
-    if guide is not None and not problems:
+    if guide is not None and not problems and not (stage is not None and not stage.questions):
+        # (a named stage without scripted questions, a role-play, has no guide questions to look for)
         from evaluator.align import SIGNALS, STAGE_CONFIDENT, detect_stage
 
         # the lexical guess is the one the stage is picked with (so it is computed once for both); the
         # semantic signal is asked only when the words alone do not show the guide's questions
-        guess = detect_stage(transcript, guide)
+        # with the stage named, only its questions count (and the other stages are not aligned at all)
+        only = [stage.id] if stage is not None else None
+        guess = detect_stage(transcript, guide, stage_ids=only)
         best = max(guess.scores.values(), default=0.0)
         if best < max(STAGE_CONFIDENT, NOTHING_OF_THE_GUIDE):
-            guess = detect_stage(transcript, guide, signals=SIGNALS)
+            guess = detect_stage(transcript, guide, signals=SIGNALS, stage_ids=only)
             best = max(best, max(guess.scores.values(), default=0.0))
+        of = f"stage {stage.id!r} of guide {guide.id!r}" if stage is not None else f"guide {guide.id!r}"
+        where = f"score {best:.2f}" if stage is not None else f"best stage: {guess.stage_name} at {best:.2f}"
         if not labelled and best < STAGE_CONFIDENT:
-            problems.append(f"it has no speaker labels and asks too few of the guide's questions to show it is an "
-                            f"interview (best stage: {guess.stage_name} at {best:.2f})")
+            problems.append(f"it has no speaker labels and asks too few of the questions of {of} to show it is an "
+                            f"interview ({where})")
         elif best < NOTHING_OF_THE_GUIDE:
-            problems.append(f"it asks none of the questions of guide {guide.id!r} (best stage: {guess.stage_name} "
-                            f"at {best:.2f})")
+            problems.append(f"it asks none of the questions of {of} ({where})")
     return problems
 
 
@@ -144,7 +149,7 @@ def load_interview(
         t = read_transcript(path, fmt)
         t = assign_roles(t, interviewer=interviewer, candidate=candidate, question_texts=qs)
     if require_interview:
-        problems = check_interview(t, guide)
+        problems = check_interview(t, guide, stage)
         if problems:
             from evaluator.errors import TranscriptError
 

@@ -34,7 +34,7 @@ _PHONE = re.compile(
     r"|\d{3}[.-]\d{3}[.-]\d{4}|\d{3} \d{3} \d{4}"  # 415.555.0134, 415-555-0134, 415 555 0134
     r"|0\d{2,4}[\s-]\d{3,4}[\s-]?\d{3,4}"  # national with a trunk 0: 020 7946 0958, 07700 900123
     r"|1?\d{10}|0\d{9,10}"  # no separators: 4155550134, 07700900123
-    r"|\d{3}-\d{4}"  # seven digits: 555-0134
+    r"|\d{3}[- ]\d{4}"  # seven digits: 555-0134, 555 0134
     rf"){_EXT}(?![\w%$€£]|[.,]\d|\s?(?:k|m|bn|percent|dollars|euros|pounds)\b)", re.I)
 # Seven bare digits are a phone number only when the sentence says so (else a count or an amount).
 _PHONE7 = re.compile(r"\b(?:phone|call|cell|mobile|number|reach|text|ring|dial|landline)\b[^.?!\d]{0,25}"

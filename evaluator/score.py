@@ -373,6 +373,15 @@ def _no_llm_proposal(c: Criterion, passages: list[Passage]) -> ProposedScore:
     return ps
 
 
+def require_scorecard(guide: Guide, stage: Stage) -> None:
+    """A UsageError unless `stage` has a scorecard to draft (a debrief meeting has none)."""
+    if not stage.scorecard:
+        from evaluator.errors import UsageError
+
+        raise UsageError(f"stage {stage.id!r} has no scorecard to fill in",
+                         hint="pick a stage with a scorecard: " + ", ".join(s.id for s in guide.stages if s.scorecard))
+
+
 def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alignment, *, client=None,
              opts: EvaluateOptions | None = None, llm_info: dict | None = None, progress=None) -> Draft:
     """Propose a score for every criterion of the stage; `client` None means no LLM (passages only).
@@ -392,11 +401,7 @@ def evaluate(transcript: Transcript, guide: Guide, stage: Stage, alignment: Alig
     ctx = _Ctx(transcript=transcript, stage=stage, alignment=alignment, withheld=withheld_ranges(flags))
     index = QuoteIndex(transcript, flags)
     warnings = list(transcript.meta.warnings) + list(alignment.warnings)
-    if not stage.scorecard:
-        from evaluator.errors import UsageError
-
-        raise UsageError(f"stage {stage.id!r} has no scorecard to fill in",
-                         hint="pick a stage with a scorecard: " + ", ".join(s.id for s in guide.stages if s.scorecard))
+    require_scorecard(guide, stage)
     criteria = [c for c in stage.scorecard if c.kind != CriterionKind.overall]
     overall = [c for c in stage.scorecard if c.kind == CriterionKind.overall]
     budget = stage_budget(stage, opts)

@@ -87,3 +87,17 @@ def test_a_refused_interview_can_be_taken_as_one_with_skip_interview_check(run_c
     assert res.exit_code == 0, res.stderr
     if command == "evaluate":
         assert (tmp_path / "d.json").is_file()
+
+
+def test_with_the_stage_named_the_interview_check_aligns_that_stage_only(cam, monkeypatch):
+    # a 20 MB transcript with --stage once spent half its time aligning every other stage of the guide
+    import evaluator.align as align_mod
+
+    t = load_interview(REPO / "samples" / "cam-hiring-manager.txt", guide=cam)
+    seen = []
+    real = align_mod.align_offline
+    monkeypatch.setattr(align_mod, "align_offline", lambda tr, st, **kw: seen.append(st.id) or real(tr, st, **kw))
+    assert check_interview(t, cam, cam.stage("hiring-manager")) == []
+    assert set(seen) == {"hiring-manager"}
+    problems = check_interview(t, cam, cam.stage("work-sample"))
+    assert problems == []  # a role-play stage has no scripted questions to look for
