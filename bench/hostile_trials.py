@@ -1133,32 +1133,30 @@ class StubbornAtSameTemperature:
         return self.valid(body)
 
 
-def c_stubborn_reasks(ctx: Ctx):
-    folder = ctx.folder("c-stubborn")
+def _reask_case(ctx: Ctx, name: str, handler) -> tuple[bool, int, int, Result]:
+    """Evaluate against `handler`: (every criterion scored, requests, criteria failed, the run)."""
+    folder = ctx.folder(name)
     vtt = shutil.copy(SAMPLE_VTT, folder / "x.vtt")
-    h = StubbornAtSameTemperature()
-    with stub_server(h) as stub:
+    with stub_server(handler) as stub:
         r = evaluate(ctx, folder, Path(vtt), "d.json", stub=stub)
         n = stub.request_count
     draft = load(folder / "d.json") if (folder / "d.json").exists() else {"scores": []}
     failed = [s["criterion_id"] for s in draft["scores"] if s.get("status") == "failed"]
-    ok = bool(draft["scores"]) and not failed
+    return bool(draft["scores"]) and not failed, n, len(failed), r
+
+
+def c_stubborn_reasks(ctx: Ctx):
+    h = StubbornAtSameTemperature()
+    ok, n, failed, r = _reask_case(ctx, "c-stubborn", h)
     return ok, (f"same invalid answer at the same temperature whatever the re-ask says: {n} requests, temperatures "
-                f"{sorted(h.temps, key=lambda x: (x is None, x or 0))}, {len(failed)} criteria failed; exit {r.rc}")
+                f"{sorted(h.temps, key=lambda x: (x is None, x or 0))}, {failed} criteria failed; exit {r.rc}")
 
 
 def c_identical_reasks(ctx: Ctx):
-    folder = ctx.folder("c-reasks")
-    vtt = shutil.copy(SAMPLE_VTT, folder / "x.vtt")
     h = SameAnswerToSameRequest()
-    with stub_server(h) as stub:
-        r = evaluate(ctx, folder, Path(vtt), "d.json", stub=stub)
-        n = stub.request_count
-    draft = load(folder / "d.json") if (folder / "d.json").exists() else {"scores": []}
-    failed = [s["criterion_id"] for s in draft["scores"] if s.get("status") == "failed"]
-    ok = bool(draft["scores"]) and not failed
+    ok, n, failed, r = _reask_case(ctx, "c-reasks", h)
     return ok, (f"first answer invalid (score 7), same answer to identical requests: {n} requests, "
-                f"{h.repeats} byte-identical repeats, {len(failed)} criteria failed; exit {r.rc}")
+                f"{h.repeats} byte-identical repeats, {failed} criteria failed; exit {r.rc}")
 
 
 # ============================================================== D. bad messages and limits

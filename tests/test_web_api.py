@@ -72,8 +72,8 @@ def make_app(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERVIEW_EVAL_CACHE_DIR", str(tmp_path / "cache"))
     apps = []
 
-    def make(**kw):
-        app = create_app(DeskConfig(workspace=tmp_path / "ws", **kw))
+    def make(workspace_name: str = "ws", **kw):
+        app = create_app(DeskConfig(workspace=tmp_path / workspace_name, **kw))
         apps.append(app)
         return app
 

@@ -12,11 +12,10 @@ import pytest
 pytest.importorskip("fastapi")
 
 from evaluator.errors import GuideError  # noqa: E402
-from evaluator.web.app import DeskConfig, create_app  # noqa: E402
 from evaluator.web.db import Database, GuideRow  # noqa: E402
 from evaluator.web.guides import Guides, split_ref, version_key  # noqa: E402
 from evaluator.web.transfer import export_dir, import_files  # noqa: E402
-from test_web_api import STRONG, Desk  # noqa: E402
+from test_web_api import STRONG, Desk, make_app  # noqa: E402,F401  (make_app: a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
 CAM_YAML = (REPO / "rubrics" / "customer-account-manager.yaml").read_text(encoding="utf-8")
@@ -31,22 +30,9 @@ def team_yaml(version: str = "1", role: str = "Acme Account Manager") -> str:
 
 
 @pytest.fixture
-def make_desk(tmp_path, monkeypatch):
+def make_desk(make_app):
     """Desks on their own workspaces (a second one stands for another team's desk)."""
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.setenv("INTERVIEW_EVAL_CACHE_DIR", str(tmp_path / "cache"))
-    apps = []
-
-    def make(name: str = "ws", reviewer: str = "Dana") -> Desk:
-        app = create_app(DeskConfig(workspace=tmp_path / name))
-        apps.append(app)
-        return Desk(app, reviewer)
-
-    yield make
-    for app in apps:
-        app.state.runner.wait_idle(180)
-        app.state.db.dispose()
+    return lambda name="ws", reviewer="Dana": Desk(make_app(workspace_name=name), reviewer)
 
 
 def add_guide(desk: Desk, name: str, content: bytes | str, **fields):

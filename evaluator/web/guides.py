@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -28,6 +26,7 @@ from evaluator.files import sha256_bytes
 from evaluator.guide import Guide, dump_guide_yaml, parse_guide_yaml
 from evaluator.scorecard import utc_now
 from evaluator.web.db import Database, GuideRow
+from evaluator.web.store import ParsedByText
 
 YAML_EXTENSIONS = {"yaml", "yml", "json"}
 TEXT_EXTENSIONS = {"txt", "text", "md"}
@@ -98,23 +97,7 @@ class Added:
 
 
 # Parsed guides by the sha256 of their text: a stored text never changes, so it is parsed once.
-_PARSED: OrderedDict[str, Guide] = OrderedDict()
-_PARSED_LOCK = threading.Lock()
-_PARSED_MAX = 64
-
-
-def _parse(text: str, source: str) -> tuple[Guide, str]:
-    sha = sha256_bytes(text.encode("utf-8"))
-    with _PARSED_LOCK:
-        if sha in _PARSED:
-            _PARSED.move_to_end(sha)
-            return _PARSED[sha], sha
-    guide = parse_guide_yaml(text.lstrip("\ufeff"), source=source)
-    with _PARSED_LOCK:
-        _PARSED[sha] = guide
-        while len(_PARSED) > _PARSED_MAX:
-            _PARSED.popitem(last=False)
-    return guide, sha
+_parse = ParsedByText(lambda text, source: parse_guide_yaml(text, source=source), 64)
 
 
 @functools.lru_cache(maxsize=1)

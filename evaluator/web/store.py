@@ -21,7 +21,7 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -72,27 +72,37 @@ def normal_name(reviewer: str) -> str:
     return " ".join((reviewer or "").split())
 
 
-# Validated scorecards by the sha256 of their text: a scorecard's text never changes, and validation
-# (seal, quotes found again in the transcript) is a pure function of it, so it is done once per text.
-_CARDS: OrderedDict[str, Scorecard] = OrderedDict()
-_CARDS_LOCK = threading.Lock()
-_CARDS_MAX = 32
+class ParsedByText:
+    """What a pure, costly parse made of a stored text, by the text's sha256 (a stored text never changes, so
+    each is parsed once); the newest `size` are kept. Thread-safe: the review desk serves pages on threads."""
+
+    def __init__(self, parse: Callable[[str, str], Any], size: int):
+        self._parse, self._size = parse, size
+        self._done: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, body: str, label: str) -> tuple[Any, str]:
+        """The parsed value of `body` (`label` names it in errors) and the text's sha256."""
+        sha = sha256_bytes(body.encode("utf-8"))
+        with self._lock:
+            if sha in self._done:
+                self._done.move_to_end(sha)
+                return self._done[sha], sha
+        value = self._parse(body.lstrip("\ufeff"), label)
+        with self._lock:
+            self._done[sha] = value
+            while len(self._done) > self._size:
+                self._done.popitem(last=False)
+        return value, sha
+
+
+# Validation of a scorecard (seal, quotes found again in the transcript) is a pure function of its text.
+_cards = ParsedByText(lambda body, label: parse_scorecard(body, label), 32)
 
 
 def card_from_text(body: str, label: str) -> tuple[Scorecard, str]:
     """The validated scorecard of a stored JSON text and that text's sha256 (see `parse_scorecard`)."""
-    sha = sha256_bytes(body.encode("utf-8"))
-    with _CARDS_LOCK:
-        card = _CARDS.get(sha)
-        if card is not None:
-            _CARDS.move_to_end(sha)
-            return card, sha
-    card = parse_scorecard(body.lstrip("\ufeff"), label)
-    with _CARDS_LOCK:
-        _CARDS[sha] = card
-        while len(_CARDS) > _CARDS_MAX:
-            _CARDS.popitem(last=False)
-    return card, sha
+    return _cards(body, label)
 
 
 @dataclass
