@@ -61,8 +61,10 @@ _ALIASES = {"webvtt": "vtt", "subrip": "srt", "text": "txt", "plain": "txt"}
 
 # Two segments overlap only beyond this tolerance (exports round to the millisecond).
 _OVERLAP_TOLERANCE_S = 0.0005
-# About 200 hours of talk as WebVTT: more is not one interview (and would take minutes to read).
-MAX_TRANSCRIPT_BYTES = 20 * 1024 * 1024
+# About 50 hours of talk as WebVTT (an hour is ~75 KB), a full-day loop of interviews several times over: more is
+# not one interview, and evaluating it would take minutes (~6 s a MB: alignment, evidence and rule scans are
+# linear but not free).
+MAX_TRANSCRIPT_BYTES = 4 * 1024 * 1024
 
 
 def is_audio_path(path: str | Path) -> bool:
