@@ -29,9 +29,12 @@ def browser():
 
 
 def _wait(drv, cond, timeout_s: float = 60.0, what: str = "the page"):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(drv, timeout_s, poll_frequency=0.1).until(cond, message=f"waited for {what}")
+    # an element read while the next page replaces this one goes stale: look again at the next poll
+    return WebDriverWait(drv, timeout_s, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+                         ).until(cond, message=f"waited for {what}")
 
 
 def _css(drv, sel):
