@@ -27,6 +27,7 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, Field
 
 from evaluator.errors import AlignmentError
+from evaluator.findings import AlignmentMethod
 from evaluator.guide import Guide, Question, Stage
 from evaluator.text import asks, content_words, normalize, sentences, stem
 from evaluator.transcript import Role, Segment, Transcript
@@ -76,8 +77,6 @@ _NUMBER = re.compile(r"\b(\d[\d,.]*\s*%?|\d+k|(one|two|three|four|five|six|seven
                      r"( (percent|points|accounts|customers|calls|k|grand|dollars))?)\b", re.I)
 
 CoverageStatus = Literal["covered", "partly", "not"]
-# how the areas to cover were judged: offline signals only, or refined by an LLM (evaluator.areas_llm)
-AlignmentMethod = Literal["offline", "llm"]
 
 
 class AreaCoverage(BaseModel):
@@ -179,7 +178,8 @@ class Sentence:
     words: frozenset[str]
     asks: bool
     has_number: bool
-    prompts: bool = False  # set by _prepare: a statement the candidate answers at length ("Forklift near-miss on your shift.")
+    # set by _prepare: a statement the candidate answers at length ("Forklift near-miss on your shift.")
+    prompts: bool = False
 
 
 @dataclass

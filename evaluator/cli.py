@@ -260,9 +260,8 @@ def transcribe_cmd(
 
     try:
         if output is not None:
-            from evaluator.formats import format_for_path
-
             from evaluator.files import check_writable
+            from evaluator.formats import format_for_path
 
             format_for_path(output)  # an unsupported -o extension fails before minutes of transcription
             check_writable(output, inputs=[audio])

@@ -333,8 +333,9 @@ def _not_reported(text: str, m: re.Match) -> bool:
 
 _RULES: list[tuple[str, str]] = [
     # override the instructions (English)
-    (r"(?:^|[,;:]\s*|\b(?:please|just|so|and|now|okay|ok|then)\s+)(?:skip|throw out|scrap|ditch)\s+(?:the|your|all the|these|those)\s+(?:anchors|rubrics?|instructions|"
-     r"rules|scorecard|scoring (?:guide|rules|criteria))(?=\s*(?:$|[.,;:!?]|and\b|then\b|for (?:me|this|now)\b))",
+    (r"(?:^|[,;:]\s*|\b(?:please|just|so|and|now|okay|ok|then)\s+)(?:skip|throw out|scrap|ditch)\s+"
+     r"(?:the|your|all the|these|those)\s+(?:anchors|rubrics?|instructions|rules|scorecard|"
+     r"scoring (?:guide|rules|criteria))(?=\s*(?:$|[.,;:!?]|and\b|then\b|for (?:me|this|now)\b))",
      "asks to ignore instructions"),
     (r"\b(?:ignore|ignoring|disregard|forget|override|overrule|bypass|set aside|nevermind|never mind)\b"
      r"(?:\s+[\w']+){0,4}?\s+(?:instructions?|rules|rubrics?|prompts?|guidelines|guidance|directions|directives|"
@@ -343,7 +344,8 @@ _RULES: list[tuple[str, str]] = [
     (r"\b(?:ignore|disregard|forget|never mind|skip)\s+(?:what|whatever)\s+(?:the|your)\s+(?:guide|rubric|"
      r"scorecard|rules|instructions|prompt|anchors)\s+(?:says?|tells? you|said)\b", "asks to ignore instructions"),
     # ... and in Spanish, German, French, Portuguese, Italian (accents folded)
-    (r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esquec\w*|desconsider\w*|dimentic\w*|negeer\w*|vergeet|"
+    (r"\b(?:ignor\w*|olvid\w*|vergiss\w*|vergessen|missacht\w*|oubli\w*|esquec\w*|desconsider\w*|dimentic\w*|"
+     r"negeer\w*|vergeet|"
      r"no hagas caso|non considerare|ne tenez pas compte|ne tiens pas compte)\b(?:\s+[\w']+){0,5}?\s+"
      r"(?:instruc\w*|indicac\w*|anweisung\w*|instruktion\w*|regeln|regel|vorgaben|bewertungs\w*|consignes?|"
      r"instructions?|regles|reglas|regras|regole|rubric\w*|rubrik\w*|criteri\w*|kriterien|prompt\w*|"
@@ -435,8 +437,8 @@ _RULES: list[tuple[str, str]] = [
     (r"(?:^|\s)#{1,6}\s*(?:new|updated|revised|additional|important|system|override|real|actual|hidden)?\s*"
      r"(?:instructions?|rules|prompt|directives?|task|orders)\b|\b(?:new|updated|revised|real) instructions?\b|"
      r"(?<!\ba )(?<!\bour )(?<!\btheir )(?<!\bthe )(?<!\bmy )\bsystem (?:prompt|message|override|instruction)s?\b"
-     r"(?! (?:the|a|an|you|us|them|him|her|me|reps?|users?|for|that|which|we|to)\b)|\boverride (?:the|your|all) (?:rules|instructions|"
-     r"rubric|scoring)\b", "instruction override"),
+     r"(?! (?:the|a|an|you|us|them|him|her|me|reps?|users?|for|that|which|we|to)\b)|"
+     r"\boverride (?:the|your|all) (?:rules|instructions|rubric|scoring)\b", "instruction override"),
     (r"\[\s*s\d{3,5}\s*[,\]]|\[\s*(?:interviewer|candidate|customer|system|assistant)\s*\]|<<<|>>>|```|~~~",
      "a forged transcript marker"),
     (r"\{\s*[\"']?\w{0,12}(?:score|rationale|quotes|based_on|status|rating|grade|recommendation|override)\w{0,12}"

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 FlagKind = Literal["must_not_ask", "hypothetical", "leading", "closed", "stacked"]
+# how the areas to cover were judged: offline signals only, or refined by an LLM (evaluator.areas_llm)
+AlignmentMethod = Literal["offline", "llm"]
 
 
 class LineRef(BaseModel):
@@ -78,7 +80,7 @@ class CoverageSummary(BaseModel):
     asked: int = 0
     total: int = 0
     asked_pct: float = 0.0
-    method: Literal["offline", "llm"] = "offline"
+    method: AlignmentMethod = "offline"
     directions_given: bool = False
     extra_questions: int = 0
     questions: list[QuestionCoverage] = Field(default_factory=list)

@@ -97,9 +97,9 @@ def check_interview(transcript: Transcript, guide: Guide | None = None, stage: S
         # (a named stage without scripted questions, a role-play, has no guide questions to look for)
         from evaluator.align import SIGNALS, STAGE_CONFIDENT, detect_stage
 
-        # the lexical guess is the one the stage is picked with (so it is computed once for both); the
-        # semantic signal is asked only when the words alone do not show the guide's questions
-        # with the stage named, only its questions count (and the other stages are not aligned at all)
+        # The lexical guess is the one the stage is picked with, so it is computed once for both; the semantic
+        # signal is asked only when the words alone do not show the guide's questions. With the stage named, only
+        # its questions count, and the other stages are not aligned at all.
         only = [stage.id] if stage is not None else None
         guess = detect_stage(transcript, guide, stage_ids=only)
         best = max(guess.scores.values(), default=0.0)

@@ -29,8 +29,8 @@ import logging
 import os
 import re
 import threading
-from collections import deque
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
