@@ -33,6 +33,12 @@ def cache_dir(override: str | Path | None = None) -> Path:
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
          (b"\xfe\xff", "utf-16"))
 
+def bom_encoding(data: bytes) -> str | None:
+    """The codec of text that starts with a UTF-16/32 byte-order mark (decoding with it drops the mark), or None.
+    Windows tools save "Unicode" text as UTF-16 with one."""
+    return next((enc for sig, enc in _BOMS if data.startswith(sig)), None)
+
+
 # Far above any real interview (a 3-hour call is about 0.5 MB of WebVTT); beyond it a file is refused before it
 # is read, instead of minutes of parsing.
 MAX_TEXT_BYTES = 32 * 1024 * 1024
@@ -53,8 +59,8 @@ def read_text(path: str | Path, *, what: str = "file", max_bytes: int = MAX_TEXT
     data = p.read_bytes()
     if not data.strip():
         raise InputFileError(f"{p}: the {what} is empty", hint=f"give a {what} with content")
-    bom = next((enc for sig, enc in _BOMS if data.startswith(sig)), None)
-    if bom:  # Windows tools save "Unicode" text as UTF-16 with a byte-order mark
+    bom = bom_encoding(data)
+    if bom:
         try:
             text = data.decode(bom)
         except UnicodeDecodeError as exc:

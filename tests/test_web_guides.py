@@ -187,6 +187,13 @@ def test_a_guide_in_the_published_text_format(make_desk, seeds_dir):
     assert "already in the desk with other content" in line and "new version in the Version field" in line
 
 
+def test_a_guide_saved_as_utf16_by_a_windows_tool_is_read(make_desk):
+    desk = make_desk()
+    r = add_guide(desk, "acme.yaml", team_yaml().encode("utf-16"))  # with its byte-order mark
+    assert "added Acme Account Manager" in flash(r.text)
+    assert desk.c.get(f"/guides/{TEAM}/1/guide.yaml").content == team_yaml().encode("utf-8")  # kept as UTF-8 text
+
+
 @pytest.mark.parametrize("name, content, expected", [
     ("bad.yaml", "id: x\nrole: y\nstages:\n  - id: s\n   name: broken indent\n",
      r"bad\.yaml, line \d+: not valid YAML .* — fix the YAML syntax"),

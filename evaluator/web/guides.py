@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from evaluator.errors import GuideError
-from evaluator.files import sha256_bytes
+from evaluator.files import bom_encoding, sha256_bytes
 from evaluator.guide import Guide, dump_guide_yaml, parse_guide_yaml
 from evaluator.scorecard import utc_now
 from evaluator.web.db import Database, GuideRow
@@ -34,8 +34,6 @@ MAX_GUIDE_BYTES = 4 * 2**20
 # Ids and versions name the files of an export (guides/<id>-v<version>.yaml) and the form's choices (id@version).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _VERSION_PART = re.compile(r"\d+|\D+")
-_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe", "utf-16-le"),
-         (b"\xfe\xff", "utf-16-be"))
 
 
 def guide_ref(guide_id: str, version: str) -> str:
@@ -126,7 +124,7 @@ def decode_upload(data: bytes, name: str) -> str:
     if len(data) > MAX_GUIDE_BYTES:
         raise GuideError(f"{name}: {len(data) / 2**20:.1f} MB is more than a guide may be "
                          f"({MAX_GUIDE_BYTES // 2**20} MB)", hint="is it the right file?")
-    enc = next((e for sig, e in _BOMS if data.startswith(sig)), None)
+    enc = bom_encoding(data)
     if enc is None and b"\x00" in data:
         raise GuideError(f"{name}: not a text file",
                          hint="upload the guide's YAML (.yaml) or its published text (.txt)")
