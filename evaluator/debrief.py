@@ -219,9 +219,8 @@ def _score_entries(path: Path, card) -> list[tuple[str, DebriefScore]]:
 
 def build_debrief(cards: list[tuple[Path, Draft | FinalScorecard]], guide: Guide | None = None,
                   warnings: list[str] | None = None) -> DebriefPacket:
-    """Join one candidate's scorecards into a debrief packet; refuse mixed candidates or guides."""
-    from evaluator.guide import load_guide
-
+    """Join one candidate's scorecards into a debrief packet; refuse mixed candidates or guides. Without `guide`
+    the packet has no agenda or essential competencies (the caller says why in `warnings`)."""
     if not cards:
         raise UsageError("no scorecards to join", hint="give the candidate's draft or final scorecards")
     warnings = list(warnings or [])
@@ -243,13 +242,7 @@ def build_debrief(cards: list[tuple[Path, Draft | FinalScorecard]], guide: Guide
             warnings.append(f"{p}: could not tell who the candidate is (no candidate name); joined as the same person")
     candidate = max((n for _, n in named), key=len, default="") or "unknown candidate"
 
-    if guide is None:
-        try:
-            guide = load_guide(cards[0][1].source.guide_id)
-        except Exception:
-            warnings.append(f"guide {cards[0][1].source.guide_id!r} could not be loaded: no agenda or essential "
-                            "competencies (pass --guide)")
-    elif guide.id != next(iter(guides)):
+    if guide is not None and guide.id != next(iter(guides)):
         raise ReviewError(f"--guide {guide.id!r} is not the guide the scorecards were made with ({next(iter(guides))!r})",
                           hint="leave out --guide, or give the guide the scorecards name in source.guide_id")
 
@@ -323,4 +316,12 @@ def build_debrief(cards: list[tuple[Path, Draft | FinalScorecard]], guide: Guide
 def debrief_files(items: list[str | Path], guide: Guide | None = None) -> DebriefPacket:
     """Load scorecard files (or folders) and build the packet."""
     cards, warnings = load_scorecards(expand_scorecard_paths(items))
+    if guide is None and cards:  # the guide the scorecards name, read here: build_debrief reads no files
+        from evaluator.guide import load_guide
+
+        try:
+            guide = load_guide(cards[0][1].source.guide_id)
+        except Exception:
+            warnings.append(f"guide {cards[0][1].source.guide_id!r} could not be loaded: no agenda or essential "
+                            "competencies (pass --guide)")
     return build_debrief(cards, guide, warnings)

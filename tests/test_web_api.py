@@ -385,3 +385,16 @@ def test_candidate_views_and_the_recruiter_table(desk):
     table = desk.c.get("/recruiter").text
     assert 'id="per-interviewer"' in table and "screening" in table
     assert json.loads(desk.c.get("/api/drafts/1/version").text)["version"] >= 1
+
+
+def test_errors_on_a_page_speak_of_its_fields_not_of_command_line_options():
+    from evaluator.errors import UsageError
+    from evaluator.web.views import web_message
+
+    stage = UsageError("x.vtt: cannot tell which stage this is", hint="name it with --stage; stages by match: a (0.2)")
+    assert web_message(stage) == ("x.vtt: cannot tell which stage this is — choose it under Stage and draft it "
+                                  "again; stages by match: a (0.2)")
+    check = UsageError("x.txt: does not look like an interview", hint="if it is one, run again with "
+                       "--skip-interview-check (and name the roles with --interviewer NAME)")
+    assert "it is an interview\u201d ticked" in web_message(check) and "--" not in web_message(check)
+    assert web_message(UsageError("bad", hint="use --set ID=SCORE:reason")) == "bad"

@@ -211,6 +211,14 @@ def create_app(cfg: DeskConfig) -> FastAPI:
 
     guide_choices = guides.choices
 
+    def chosen_guide(ref: str, stage: str):
+        """The guide a form chose (id@version) and, when named, its stage checked; an EvalError otherwise. The
+        version is fixed now: a newer one added while the job waits does not change the interview."""
+        g = guides.resolve_ref(ref)
+        if stage:
+            g.stage(stage)
+        return g
+
     @app.get("/", response_class=HTMLResponse)
     def interviews(request: Request):
         me = reviewer_of(request)
@@ -258,12 +266,9 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         if has_rttm and not safe_filename(rttm.filename).endswith(".rttm"):
             return back(request, "/", f"{rttm.filename!r}: speaker turns are an .rttm file", True)
         try:
-            # the version is fixed now: a newer one added while the job waits does not change this interview
-            g = guides.resolve_ref(guide)
-            if stage:
-                g.stage(stage)
+            g = chosen_guide(guide, stage)
         except EvalError as exc:
-            return back(request, "/", web_message(exc), True)
+            return back(request, "/", views.web_message(exc), True)
         with db.write() as s:
             iv = InterviewRow(title=" ".join(title.split())[:300] or candidate_name.strip()[:300] or name,
                               candidate=" ".join(candidate_name.split())[:300], guide=g.id,
@@ -316,7 +321,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         entry = guides.find(gid, version)
         missing = None
         if entry is None:
-            missing = web_message(guides.missing(gid, version))
+            missing = views.web_message(guides.missing(gid, version))
         elif entry.ref not in {c["ref"] for c in choices}:
             choices = [{**entry.choice(), "as_drafted": True}] + choices
         return page(request, "interview.html", me=me, iv=iv, recs=recs, drafts=drafts, jobs=jobs, states=states,
@@ -338,11 +343,9 @@ def create_app(cfg: DeskConfig) -> FastAPI:
                 raise Refused(404, f"interview {interview_id} has no recording or transcript")
             last = json.loads(iv.jobs[-1].params) if iv.jobs else {}
         try:
-            g = guides.resolve_ref(guide)
-            if stage:
-                g.stage(stage)
+            g = chosen_guide(guide, stage)
         except EvalError as exc:
-            return back(request, f"/interviews/{interview_id}", web_message(exc), True)
+            return back(request, f"/interviews/{interview_id}", views.web_message(exc), True)
         runner.submit(interview_id, {"recording_id": main[-1].id, "rttm_recording_id": turns[-1].id if turns else None,
                                      "channels": last.get("channels", ""), "interviewer": last.get("interviewer", ""),
                                      "candidate": last.get("candidate", ""), "guide": g.id,
@@ -450,7 +453,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             saved = {"confirm": "confirmed", "override": "score set", "add_quote": "quote added",
                      "note": "note added"}[action] + " and saved"
         except EvalError as exc:
-            error, progress = web_message(exc), None
+            error, progress = views.web_message(exc), None
         if not wants_fragment(request):
             return back(request, f"/drafts/{draft_id}#c-{quote(criterion)}", error or saved, bool(error))
         ctx = review_context(draft_id, me)
@@ -486,7 +489,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         try:
             _, where = pipeline.finalize(store, ref, me)
         except EvalError as exc:
-            return back(request, f"/drafts/{draft_id}/summary", web_message(exc), True)
+            return back(request, f"/drafts/{draft_id}/summary", views.web_message(exc), True)
         return back(request, f"/finals/{parse_ref(where).id}", "finalised: the final scorecard is saved")
 
     # ------------------------------------------------------------ final scorecards
@@ -526,7 +529,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         try:
             new, where, notes = pipeline.revise_final(store, final_ref(final_id), me, changes)
         except EvalError as exc:
-            return back(request, f"/finals/{final_id}#revise", web_message(exc), True)
+            return back(request, f"/finals/{final_id}#revise", views.web_message(exc), True)
         msg = f"revision {new.revision} saved" + (f" ({'; '.join(notes)})" if notes else "")
         return back(request, f"/finals/{final_id}?rev={new.revision}", msg)
 
@@ -592,7 +595,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
             try:
                 sections.append(Markup(_interview_report(view, draft_card, guides)))
             except EvalError as exc:
-                problems.append(f"{it.title}: {web_message(exc)}")
+                problems.append(f"{it.title}: {views.web_message(exc)}")
         if view == "debrief":
             from evaluator.debrief import build_debrief
             from evaluator.render import markdown_to_html, render_debrief_markdown
@@ -602,11 +605,9 @@ def create_app(cfg: DeskConfig) -> FastAPI:
                 guide = guides.resolve(src.guide_id, src.guide_version)
             except EvalError as exc:
                 guide = None
-                problems.append(f"{web_message(exc)} (the debrief has no agenda or essential competencies)")
+                problems.append(f"{views.web_message(exc)} (the debrief has no agenda or essential competencies)")
             try:
                 packet = build_debrief(cards, guide=guide)
-                if guide is None:  # said above in the desk's words; the packet's own line names --guide
-                    packet.warnings = [w for w in packet.warnings if "could not be loaded" not in w]
                 sections.append(Markup(views.report_body(markdown_to_html(render_debrief_markdown(packet),
                                                                           title="Debrief"))))
             except EvalError as exc:
@@ -620,7 +621,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     def guide_entry(guide_id: str, version: str | None):
         entry = guides.find(guide_id, version)
         if entry is None:
-            raise Refused(404, web_message(guides.missing(guide_id, version)))
+            raise Refused(404, views.web_message(guides.missing(guide_id, version)))
         return entry
 
     @app.get("/guides", response_class=HTMLResponse)
@@ -642,7 +643,7 @@ def create_app(cfg: DeskConfig) -> FastAPI:
         try:
             added = guides.add_upload(data, name, me, guide_id=guide_id, version=version)
         except EvalError as exc:
-            return back(request, "/guides", web_message(exc), True)
+            return back(request, "/guides", views.web_message(exc), True)
         g = added.entry.guide
         return back(request, f"/guides/{quote(g.id, safe='')}/{quote(g.version, safe='')}", added.message)
 
@@ -716,12 +717,6 @@ def create_app(cfg: DeskConfig) -> FastAPI:
     # outermost: the host check, the body limit and the security headers apply to every response
     app.add_middleware(ASGIGuard, allowed_hosts=cfg.allowed_hosts, max_body_bytes=cfg.max_upload_mb * 2**20)
     return app
-
-
-def web_message(exc: EvalError) -> str:
-    """An error for a page: the message, and the hint unless it is command-line syntax (`--set ...`)."""
-    hint = exc.hint or ""
-    return exc.message if not hint or "--" in hint or "review " in hint else f"{exc.message} — {hint}"
 
 
 def _interview_report(view: str, draft, guides: Guides) -> str:

@@ -17,6 +17,7 @@ from evaluator.errors import EvalError
 from evaluator.scorecard import utc_now
 from evaluator.web.db import Database, InterviewRow, JobRow, RecordingRow
 from evaluator.web.store import DbStore, parse_ref
+from evaluator.web.views import web_message
 
 # Progress shares of the two steps of an audio job (transcription dominates).
 _TRANSCRIBE_SHARE = 0.7
@@ -99,13 +100,7 @@ class JobRunner:
             self._update(job_id, status="running", started_at=utc_now(), progress=0.02, message="reading")
             self._run(job_id)
         except EvalError as exc:
-            # the hints name command-line options; on the page the same choices are the form's fields
-            hint = (exc.hint or "").replace("name it with --stage", "choose it under Stage and draft it again")
-            if "--skip-interview-check" in hint:
-                hint = ("if it is an interview, draft it again with \u201cit is an interview\u201d ticked (and the "
-                        "speakers and the stage named)")
-            self._update(job_id, status="failed", finished_at=utc_now(),
-                         error=f"{exc.message} — {hint}" if hint else exc.message)
+            self._update(job_id, status="failed", finished_at=utc_now(), error=web_message(exc))
         except Exception as exc:  # a bug: the job says so instead of the thread dying silently
             self._update(job_id, status="failed", finished_at=utc_now(),
                          error=f"internal error: {type(exc).__name__}: {exc} (please report it)")

@@ -14,6 +14,18 @@ from evaluator.text import fmt_time, normalize
 from evaluator.web.db import Database, DraftRow, FinalRow, InterviewRow, JobRow, ReviewStateRow, RevisionRow
 
 
+def web_message(exc) -> str:
+    """An EvalError for a page: the message, and its hint in the page's words (hints name command-line options;
+    on a page the same choices are the forms' fields). A hint that still names command-line syntax (`--set ...`,
+    `review ...`) is left out."""
+    hint = exc.hint or ""
+    if "--skip-interview-check" in hint:  # the rest of that hint names more options: all of it in the page's words
+        hint = ("if it is an interview, draft it again with \u201cit is an interview\u201d ticked (and the speakers "
+                "and the stage named)")
+    hint = hint.replace("name it with --stage", "choose it under Stage and draft it again")
+    return exc.message if not hint or "--" in hint or "review " in hint else f"{exc.message} — {hint}"
+
+
 def report_body(page: str) -> str:
     """The inside of `<body>` of a self-contained report page (`evaluator.render.markdown_to_html`), to show
     it inside the desk's own layout. The renderer escaped every value already."""
