@@ -32,7 +32,7 @@ def make_folder(folder: Path, n: int) -> None:
         src = SOURCES[i % len(SOURCES)]
         text = src.read_text(encoding="utf-8")
         if src.suffix == ".txt":  # a distinct file: one more line at the end
-            text += f"\n"
+            text += "\n"
         (folder / f"{i:04d}-{src.name}").write_text(text, encoding="utf-8")
 
 

@@ -497,6 +497,8 @@ def a_reevaluate_reviewed(ctx: Ctx):
             return False, f"no draft: {first.brief()}"
         ids = [s["criterion_id"] for s in criteria(d) if s["kind"] != "overall"]
         r1 = ctx.run(folder, "review", d, "--reviewer", "Dana", "--set", f"{ids[0]}=1:first decision")
+        if r1.rc != 0:
+            return False, f"the first review failed: {r1.brief()}"
         before = d.read_bytes()
         again = evaluate(ctx, folder, Path(vtt), "d.json", "--no-cache", stub=stub)
     same = d.read_bytes() == before
