@@ -177,6 +177,20 @@ def test_markdown_output_loads_neither_jinja2_nor_markdown_it():
     assert out.stdout.split("\n")[:2] == ["[]", "['jinja2']"]
 
 
+def test_writing_a_scorecard_loads_only_the_scorecard_family_and_every_family_still_writes():
+    code = ("import sys; sys.path.insert(0, 'tests')\n"
+            "from scorecard_fixtures import make_draft\n"
+            "from evaluator.render import render, formats_for\n"
+            "assert render(make_draft(), 'md')\n"
+            "print(sorted(m for m in ('evaluator.render.coach', 'evaluator.render.debrief', 'evaluator.coach.report',\n"
+            "                         'evaluator.debrief', 'evaluator.calibrate') if m in sys.modules))\n"
+            "from evaluator.coach.report import CoachSummary\n"
+            "from evaluator.calibrate import CalibrationReport\n"
+            "print(formats_for(CoachSummary), formats_for(CalibrationReport))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "('md', 'html', 'json') ('md', 'html', 'json')"]
+
+
 # ---------------------------------------------------------------- HTML shows data as data
 
 

@@ -15,46 +15,33 @@ Modules: `rules` (rule models, parsing), `talk` (talk time), `questions` (must-n
 
 from __future__ import annotations
 
-from evaluator.coach.questions import (
-    Reviewer,
-    find_must_not_ask,
-    find_question_quality,
-    prohibited_questions,
-    verify_flags,
-)
-from evaluator.coach.recommend import recommend
-from evaluator.coach.report import (
-    QUALITY_KINDS,
-    REPORT_SCHEMA_VERSION,
-    CoachReport,
-    CoachSummary,
-    DirectionsCheck,
-    Flag,
-    FlagKind,
-    Interruption,
-    LineRef,
-    Monologue,
-    QuestionCoverage,
-    Recommendation,
-    SpeakerShare,
-    Structure,
-    SummaryRow,
-    TalkTime,
-)
-from evaluator.coach.rules import (
-    CATEGORY_NAMES,
-    MustNotAskRule,
-    MustNotAskRules,
-    QualityRule,
-    QualityRules,
-    category_name,
-    merge_rules,
-    parse_rules,
-)
-from evaluator.coach.run import coach, summarize
-from evaluator.coach.structure import check_directions, check_structure
-from evaluator.coach.talk import TALK_SHARE_LIMIT, measure_talk_time
-from evaluator.resources import load_must_not_ask_rules, load_quality_rules
+import importlib
+
+# Names are imported on first use (PEP 562): the must-not-ask scan that `evaluate` runs needs `questions` and
+# `rules`, not the report models or the coach run.
+_LAZY = {
+    **dict.fromkeys(["Reviewer", "find_must_not_ask", "find_question_quality", "prohibited_questions",
+                     "verify_flags"], "questions"),
+    "recommend": "recommend",
+    **dict.fromkeys(["QUALITY_KINDS", "REPORT_SCHEMA_VERSION", "CoachReport", "CoachSummary", "DirectionsCheck",
+                     "Flag", "FlagKind", "Interruption", "LineRef", "Monologue", "QuestionCoverage",
+                     "Recommendation", "SpeakerShare", "Structure", "SummaryRow", "TalkTime"], "report"),
+    **dict.fromkeys(["CATEGORY_NAMES", "MustNotAskRule", "MustNotAskRules", "QualityRule", "QualityRules",
+                     "category_name", "merge_rules", "parse_rules"], "rules"),
+    "coach": "run", "summarize": "run",
+    "check_directions": "structure", "check_structure": "structure",
+    "TALK_SHARE_LIMIT": "talk", "measure_talk_time": "talk",
+}
+_RESOURCES = ("load_must_not_ask_rules", "load_quality_rules")
+
+
+def __getattr__(name: str):
+    if name in _RESOURCES:
+        return getattr(importlib.import_module("evaluator.resources"), name)
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"evaluator.coach.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "CATEGORY_NAMES", "QUALITY_KINDS", "REPORT_SCHEMA_VERSION", "TALK_SHARE_LIMIT", "CoachReport", "CoachSummary",

@@ -4,9 +4,9 @@ leading, closed, stacked). Also the gate every non-rule (LLM) flag goes through.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from evaluator.coach.report import CoachReport, Flag
+from evaluator.findings import Flag
 from evaluator.coach.rules import (
     MustNotAskRule,
     MustNotAskRules,
@@ -18,6 +18,9 @@ from evaluator.coach.rules import (
 )
 from evaluator.text import content_words, fmt_time, normalize, sentences, words
 from evaluator.transcript import Role, Segment, Transcript
+
+if TYPE_CHECKING:
+    from evaluator.coach.report import CoachReport
 
 
 def _word_similarity(a: str, b: str) -> tuple[float, int]:
@@ -472,7 +475,7 @@ def _stacked_flag(seg: Segment, sents: list[str], stage, qrules: QualityRules) -
 # ---------------------------------------------------------------- verification of extra (LLM) flags
 
 # An extra pass (e.g. an LLM) proposing flags for a coached interview; each is checked by `verify_flags`.
-Reviewer = Callable[[Transcript, CoachReport], list[Flag]]
+Reviewer = Callable[[Transcript, "CoachReport"], list[Flag]]
 
 
 def verify_flags(t: Transcript, flags: list[Flag]) -> tuple[list[Flag], list[str]]:

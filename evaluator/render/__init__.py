@@ -9,7 +9,8 @@ whisperX's writers per output format.
 Report types: `Draft` and `FinalScorecard` (md, html, csv), `InterviewCoverage`, `BatchCoverage`,
 `CoachReport`, `CoachSummary`, `DebriefPacket`, `CalibrationReport` and `Guide` (md, html); JSON is always
 the pydantic model itself. One module per family (`scorecard`, `coverage`, `coach`, `debrief`, `calibrate`,
-`guide`) registers its writers with `@writer(Type, "md")`. Markdown is what the terminal shows. HTML pages
+`guide`) registers its writers with `@writer(Type, "md")`; it is imported when a report of its type is first
+written. Markdown is what the terminal shows. HTML pages
 are Jinja2 templates (`templates/`, autoescaped, self-contained, printable): the scorecard is a real template
 over `ScorecardView` (see `evaluator.render.scorecard`, which the web app can use too); the other reports are
 their Markdown converted by markdown-it-py (CommonMark plus tables, raw HTML and links off). Jinja2 and
@@ -20,25 +21,27 @@ from __future__ import annotations
 
 from evaluator.render.registry import FORMATS, formats_for, markdown_page, render, resolve_format, write, writer
 
-# the families register their writers on import
-from evaluator.render import calibrate, coach, coverage, debrief, guide, scorecard  # noqa: E402,F401  isort: skip
-from evaluator.render.coach import render_coach_markdown, render_summary_markdown
-from evaluator.render.coverage import render_batch_markdown, render_coverage_markdown
-from evaluator.render.debrief import render_debrief_markdown
-from evaluator.render.calibrate import render_calibration_markdown
-from evaluator.render.guide import render_guide_markdown
-from evaluator.render.markdown import markdown_to_html, md_escape, md_table
-from evaluator.render.scorecard import (
-    SCORECARD_CSV_COLUMNS,
-    CriterionView,
-    ScorecardView,
-    criterion_markdown,
-    criterion_view,
-    render_scorecard_csv,
-    render_scorecard_html,
-    render_scorecard_markdown,
-    scorecard_view,
-)
+# Everything else is imported on first use (PEP 562), so that writing a scorecard does not import the coaching,
+# debrief and calibration models: the name -> the module that defines it.
+_LAZY = {
+    "render_coach_markdown": "coach", "render_summary_markdown": "coach",
+    "render_batch_markdown": "coverage", "render_coverage_markdown": "coverage",
+    "render_debrief_markdown": "debrief", "render_calibration_markdown": "calibrate",
+    "render_guide_markdown": "guide",
+    "markdown_to_html": "markdown", "md_escape": "markdown", "md_table": "markdown",
+    **dict.fromkeys(["SCORECARD_CSV_COLUMNS", "CriterionView", "ScorecardView", "criterion_markdown",
+                     "criterion_view", "render_scorecard_csv", "render_scorecard_html",
+                     "render_scorecard_markdown", "scorecard_view"], "scorecard"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"evaluator.render.{_LAZY[name]}"), name)
+
 
 __all__ = [
     "FORMATS", "SCORECARD_CSV_COLUMNS", "CriterionView", "ScorecardView", "criterion_markdown", "criterion_view",

@@ -5,6 +5,7 @@ JSON needs no writer: every report is a pydantic model and its JSON is the model
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Callable
 
@@ -39,8 +40,19 @@ def markdown_page(kind: type, title_of: Callable[[object], str]) -> None:
     _WRITERS[(kind, "html")] = html
 
 
+# Which module registers the writers of each report type (by class name, so that naming a type here imports
+# nothing): a command loads only the family it writes, not every report's models and templates.
+_FAMILIES = {"Draft": "scorecard", "FinalScorecard": "scorecard", "InterviewCoverage": "coverage",
+             "BatchCoverage": "coverage", "CoachReport": "coach", "CoachSummary": "coach",
+             "DebriefPacket": "debrief", "CalibrationReport": "calibrate", "Guide": "guide"}
+
+
 def _kind(obj_or_type) -> type:
-    return obj_or_type if isinstance(obj_or_type, type) else type(obj_or_type)
+    kind = obj_or_type if isinstance(obj_or_type, type) else type(obj_or_type)
+    for cls in kind.__mro__:
+        if cls.__name__ in _FAMILIES:
+            importlib.import_module(f"evaluator.render.{_FAMILIES[cls.__name__]}")
+    return kind
 
 
 def formats_for(obj_or_type) -> tuple[str, ...]:
