@@ -93,10 +93,13 @@ def _guide_matches(texts: list[str], questions: list[str]) -> set[int]:
                 continue
             # partial_ratio: the question may be embedded in a longer turn ("Great. Are you ...?");
             # token_set_ratio: words reordered or filled in, only for turns not much longer than it.
-            score = fuzz.partial_ratio(q, nt) if len(nt) >= len(q) * 0.6 else fuzz.ratio(q, nt)
-            if len(nt) <= 2 * len(q):
-                score = max(score, fuzz.token_set_ratio(q, nt))
-            if score >= GUIDE_MATCH_SCORE:
+            # score_cutoff lets rapidfuzz stop early on the (many) pairs that cannot reach it.
+            cut = GUIDE_MATCH_SCORE
+            hit = (fuzz.partial_ratio(q, nt, score_cutoff=cut) if len(nt) >= len(q) * 0.6
+                   else fuzz.ratio(q, nt, score_cutoff=cut))
+            if not hit and len(nt) <= 2 * len(q):
+                hit = fuzz.token_set_ratio(q, nt, score_cutoff=cut)
+            if hit:
                 found.add(qi)
     return found
 
