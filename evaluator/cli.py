@@ -1082,6 +1082,17 @@ def serve_cmd(
 # ---------------------------------------------------------------- entry point
 
 
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `kind` is somewhere in the chain of exceptions that led to `exc`."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, kind):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def main() -> None:
     """Console entry point: run the app, turning our errors into one red line and an exit code."""
     debug = os.environ.get("INTERVIEW_EVAL_DEBUG") == "1"
@@ -1097,6 +1108,11 @@ def main() -> None:
             raise
         _line("error:", "31", "interrupted")
         sys.exit(130)
+    except SystemExit as exc:
+        # Typer turns Ctrl-C inside a command into a bare exit 130; say why, as for an interrupt before it.
+        if exc.code == 130 and _caused_by(exc, KeyboardInterrupt):
+            _line("error:", "31", "interrupted")
+        raise
     except OSError as exc:  # the system refused (full disk, read-only folder, permissions): not a bug
         if debug:
             raise

@@ -289,4 +289,5 @@ def test_ctrl_c_during_the_llm_wave_exits_at_once_without_a_traceback_or_a_draft
     _, err = proc.communicate(timeout=15)
     assert time.monotonic() - t0 < 5  # not after the requests in flight
     assert proc.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "error: interrupted"  # one line that says why, not a silent exit
     assert not out.exists() and not list(tmp_path.glob(".d.json*.tmp"))
