@@ -164,6 +164,12 @@ def test_guide_markdown_through_the_registry_is_the_full_summary():
     assert "## Screening Interview" in one and "## Hiring Manager Interview" not in one
 
 
+def _printed_by_fresh_python(code: str) -> list[str]:
+    """The lines `code` prints in a new interpreter (what it imports is its own, not this test run's)."""
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    return out.stdout.splitlines()
+
+
 def test_markdown_output_loads_neither_jinja2_nor_markdown_it():
     code = ("import sys; sys.path.insert(0, 'tests')\n"
             "from scorecard_fixtures import make_draft\n"
@@ -173,8 +179,7 @@ def test_markdown_output_loads_neither_jinja2_nor_markdown_it():
             "print(sorted(m for m in ('jinja2', 'markdown_it') if m in sys.modules))\n"
             "render(d, 'html')\n"
             "print(sorted(m for m in ('jinja2', 'markdown_it') if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "['jinja2']"]
+    assert _printed_by_fresh_python(code) == ["[]", "['jinja2']"]
 
 
 def test_writing_a_scorecard_loads_only_the_scorecard_family_and_every_family_still_writes():
@@ -187,8 +192,7 @@ def test_writing_a_scorecard_loads_only_the_scorecard_family_and_every_family_st
             "from evaluator.coach.report import CoachSummary\n"
             "from evaluator.calibrate import CalibrationReport\n"
             "print(formats_for(CoachSummary), formats_for(CalibrationReport))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.split("\n")[:2] == ["[]", "('md', 'html', 'json') ('md', 'html', 'json')"]
+    assert _printed_by_fresh_python(code) == ["[]", "('md', 'html', 'json') ('md', 'html', 'json')"]
 
 
 # ---------------------------------------------------------------- HTML shows data as data
