@@ -4,8 +4,10 @@ What is replaced: e-mail addresses (also spoken: "marcus dot lee at gmail dot co
 numbers in the usual shapes (+44 20 7946 0958, (415) 555-0134, 415.555.0134, 4155550134, 555-0134,
 with extensions), street addresses and postcodes, handles, and people's names: the speaker labels
 that are names, and the names said in the conversation ("Hi Marcus", "I'm Marcus Lee", "this is Dana
-from...", "thanks, Priya", "my manager, Greg,") with every later mention of them, first or last name
-alone too. Money, percentages, years and counts ("$52K", "94%", "2019", "160 accounts") are kept.
+from...", "thanks, Priya", "my manager, Greg,"), and people named with no cue ("I worked with Sarah
+Chen"): a known given name (`evaluator/rules/given_names.txt`) with the capitalised words after it; each
+with every later mention of them, first or last name alone too. Money, percentages, years and counts
+("$52K", "94%", "2019", "160 accounts") are kept.
 
 Text sent to the model stays in redacted form everywhere (rationales and quotes sent back to it
 included); only what is shown to people is restored.
@@ -14,6 +16,8 @@ included); only what is shown to people is restored.
 from __future__ import annotations
 
 import re
+import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from evaluator.text import STOPWORDS
@@ -83,13 +87,70 @@ _ROLE_LABEL = re.compile(r"^(?:interviewer|candidate|customer|agent|account mana
 PLACEHOLDER = re.compile(r"\[(?:PERSON|EMAIL|PHONE|URL|ADDRESS|POSTCODE|HANDLE)_[0-9A-Z_]+\]")
 
 
+# -- names said with no cue ("I worked with Sarah Chen"): a known given name, and the capitalised words after it
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_NOT_SURNAMES = frozenset("""
+    academy inc corp corporation group team teams office university college school labs lab systems software
+    solutions partners capital consulting media health bank foundation institute center centre hospital street
+    avenue road accounts sales success support operations marketing finance cloud platform enterprise services
+    technologies analytics insights studio studios club company co ltd llc associates holdings industries
+    international global digital network networks plan plans tier edition
+""".split())
+_PLACE_PREFIXES = frozenset("san santa santo sao st saint ste sainte los las port fort mount mt lake cape el la".split())
+_NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in ("San", "Santa", "Santo", "Sao", "St", r"St\.", "Saint", "Ste",
+                                                          "Los", "Las", "Port", "Fort", "Mount", "Lake", "Cape"))
+
+
+@lru_cache(maxsize=1)
+def given_names() -> frozenset[str]:
+    """The bundled given names (`evaluator/rules/given_names.txt`), lower case with accents folded."""
+    from importlib import resources
+
+    text = resources.files("evaluator").joinpath("rules", "given_names.txt").read_text(encoding="utf-8")
+    return frozenset(w for line in text.splitlines() if (w := line.strip()) and not w.startswith("#"))
+
+
+def _folded(tok: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", tok.casefold()) if not unicodedata.combining(c))
+
+
+def _capitalised(tok: str) -> bool:
+    return tok[:1].isupper() and any(c.islower() for c in tok[1:])
+
+
+def _given_name_runs(text: str) -> list[str]:
+    """Known given names written with a capital, each with the capitalised words that follow it (up to two,
+    not words that name an organisation or a team): "Sarah Chen", "Mei Ling Wong", "Priya"."""
+    names = given_names()
+    toks = [(m.group(0), m.end()) for m in _WORD.finditer(text)]
+    out = []
+    for i, (tok, _) in enumerate(toks):
+        base = re.sub(r"['\u2019]s$", "", tok)
+        if not _capitalised(base) or _folded(base) not in names:
+            continue
+        if i and toks[i - 1][0].rstrip(".").lower() in _PLACE_PREFIXES:  # San Francisco, St. Louis, Fort Worth
+            continue
+        run, end = [base], toks[i][1]
+        for nxt, nend in toks[i + 1:i + 3]:
+            gap = text[end:nend - len(nxt)]
+            nbase = re.sub(r"['\u2019]s$", "", nxt)
+            if gap.strip() or not _capitalised(nbase) or not _is_name_token(nbase) or nbase.lower() in _NOT_SURNAMES:
+                break
+            run.append(nbase)
+            end = nend
+            if nbase != nxt:  # a possessive ends the name
+                break
+        out.append(" ".join(run))
+    return out
+
+
 def _is_name_token(tok: str) -> bool:
     return tok.lower().replace("'", "").replace("\u2019", "") not in _NOT_NAMES and len(tok) > 1
 
 
 def names_in(texts: Iterable[str], speakers: Iterable[str] = ()) -> list[str]:
     """People's names in a conversation: speaker labels that are names, and names said in it
-    (greetings, introductions, "my manager, Greg,")."""
+    (greetings, introductions, "my manager, Greg,", and known given names with their surnames)."""
     found: dict[str, None] = {}
     for label in speakers:
         label = " ".join(re.sub(r"\(.*?\)|\[.*?\]", " ", label).split())  # "Dana Whitfield (Rosterly)"
@@ -103,6 +164,8 @@ def names_in(texts: Iterable[str], speakers: Iterable[str] = ()) -> list[str]:
                     toks.pop()
                 if toks and all(_is_name_token(t) for t in toks):
                     found.setdefault(" ".join(toks), None)
+        for name in _given_name_runs(text):
+            found.setdefault(name, None)
     return list(found)
 
 
@@ -142,7 +205,8 @@ class Redactor:
                 rx = re.compile(rf"(?<![\w\[]){re.escape(text)}(?![\w\]])", re.I)
             else:  # one word ("Price", "Will"): capitalised or upper case only, so the word itself is kept
                 word = re.escape(text[0].upper() + text[1:])
-                rx = re.compile(rf"(?<![\w\[])(?:{word}|{re.escape(text.upper())})(?![\w\]])")
+                # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned
+                rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})(?![\w\]])")
             self._names.append((rx, tag))
 
     @classmethod
