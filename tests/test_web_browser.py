@@ -223,7 +223,8 @@ def test_a_team_guide_added_on_the_guides_page_drafts_an_interview(browser, tmp_
         assert error.text.startswith("broken.yaml, line ") and "not valid YAML" in error.text
         _css(d, "#guide-file").send_keys(str(guide))
         _css(d, "#guide-form button[type=submit]").click()
-        _wait(d, lambda d: "added Acme Account Manager" in ((_all(d, ".flash") or [None])[0] or d).text, 10,
+        # while the next page loads there may be no message yet: look again at the next poll
+        _wait(d, lambda d: any("added Acme Account Manager" in e.text for e in _all(d, ".flash")), 10,
               "the guide to be added")
         assert "Screening Interview" in _css(d, "article.report").text  # the guide, readable
         d.get(server.url + "/guides")
