@@ -104,9 +104,9 @@ _NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in ("San", "Santa", "Santo
 @lru_cache(maxsize=1)
 def given_names() -> frozenset[str]:
     """The bundled given names (`evaluator/rules/given_names.txt`), lower case with accents folded."""
-    from importlib import resources
+    from evaluator.resources import bundled_rules
 
-    text = resources.files("evaluator").joinpath("rules", "given_names.txt").read_text(encoding="utf-8")
+    text, _ = bundled_rules("given_names.txt")
     return frozenset(w for line in text.splitlines() if (w := line.strip()) and not w.startswith("#"))
 
 

@@ -26,8 +26,9 @@ def prompts_dir() -> Path:
     return data_dir("prompts")
 
 
-def _bundled_rules(name: str) -> tuple[str, str]:
-    """The text of a bundled coaching rules file (`evaluator/rules/NAME`) and the name to show in errors."""
+def bundled_rules(name: str) -> tuple[str, str]:
+    """The text of a bundled rules file (`evaluator/rules/NAME`: coaching rules, given names) and the name to show
+    in errors."""
     from importlib import resources
 
     return resources.files("evaluator").joinpath("rules", name).read_text(encoding="utf-8"), f"evaluator/rules/{name}"
@@ -47,7 +48,7 @@ def load_must_not_ask_rules(extra: list[str | Path] | None = None):
 def _bundled_must_not_ask():
     from evaluator.coach.rules import MustNotAskRules, parse_rules
 
-    return parse_rules(*_bundled_rules("must_not_ask.yaml"), MustNotAskRules)
+    return parse_rules(*bundled_rules("must_not_ask.yaml"), MustNotAskRules)
 
 
 @lru_cache(maxsize=1)
@@ -55,4 +56,4 @@ def load_quality_rules():
     """The bundled question-quality rules (hypothetical, leading, closed; trivial questions)."""
     from evaluator.coach.rules import QualityRules, parse_rules
 
-    return parse_rules(*_bundled_rules("question_quality.yaml"), QualityRules)
+    return parse_rules(*bundled_rules("question_quality.yaml"), QualityRules)
