@@ -96,9 +96,10 @@ _NOT_SURNAMES = frozenset("""
     technologies analytics insights studio studios club company co ltd llc associates holdings industries
     international global digital network networks plan plans tier edition
 """.split())
-_PLACE_PREFIXES = frozenset("san santa santo sao st saint ste sainte los las port fort mount mt lake cape el la".split())
-_NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in ("San", "Santa", "Santo", "Sao", "St", r"St\.", "Saint", "Ste",
-                                                          "Los", "Las", "Port", "Fort", "Mount", "Lake", "Cape"))
+# A given name after one of these is a place ("San Diego", "St. Louis", "Fort Worth"), not a person.
+_PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "St", "Saint", "Ste", "Los", "Las", "Port", "Fort", "Mount", "Lake",
+                   "Cape")
+_NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in _PLACE_PREFIXES) + r"(?<!St\. )"
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +129,7 @@ def _given_name_runs(text: str) -> list[str]:
         base = re.sub(r"['\u2019]s$", "", tok)
         if not _capitalised(base) or _folded(base) not in names:
             continue
-        if i and toks[i - 1][0].rstrip(".").lower() in _PLACE_PREFIXES:  # San Francisco, St. Louis, Fort Worth
+        if i and toks[i - 1][0] in _PLACE_PREFIXES:
             continue
         run, end = [base], toks[i][1]
         for nxt, nend in toks[i + 1:i + 3]:
