@@ -15,33 +15,25 @@ Modules: `rules` (rule models, parsing), `talk` (talk time), `questions` (must-n
 
 from __future__ import annotations
 
-import importlib
+from evaluator import lazy_attributes
 
 # Names are imported on first use (PEP 562): the must-not-ask scan that `evaluate` runs needs `questions` and
 # `rules`, not the report models or the coach run.
 _LAZY = {
     **dict.fromkeys(["Reviewer", "find_must_not_ask", "find_question_quality", "prohibited_questions",
-                     "verify_flags"], "questions"),
-    "recommend": "recommend",
+                     "verify_flags"], ".questions"),
+    "recommend": ".recommend",
     **dict.fromkeys(["QUALITY_KINDS", "REPORT_SCHEMA_VERSION", "CoachReport", "CoachSummary", "DirectionsCheck",
                      "Flag", "FlagKind", "Interruption", "LineRef", "Monologue", "QuestionCoverage",
-                     "Recommendation", "SpeakerShare", "Structure", "SummaryRow", "TalkTime"], "report"),
+                     "Recommendation", "SpeakerShare", "Structure", "SummaryRow", "TalkTime"], ".report"),
     **dict.fromkeys(["CATEGORY_NAMES", "MustNotAskRule", "MustNotAskRules", "QualityRule", "QualityRules",
-                     "category_name", "merge_rules", "parse_rules"], "rules"),
-    "coach": "run", "summarize": "run",
-    "check_directions": "structure", "check_structure": "structure",
-    "TALK_SHARE_LIMIT": "talk", "measure_talk_time": "talk",
+                     "category_name", "merge_rules", "parse_rules"], ".rules"),
+    "coach": ".run", "summarize": ".run",
+    "check_directions": ".structure", "check_structure": ".structure",
+    "TALK_SHARE_LIMIT": ".talk", "measure_talk_time": ".talk",
+    "load_must_not_ask_rules": "evaluator.resources", "load_quality_rules": "evaluator.resources",
 }
-_RESOURCES = ("load_must_not_ask_rules", "load_quality_rules")
-
-
-def __getattr__(name: str):
-    if name in _RESOURCES:
-        return getattr(importlib.import_module("evaluator.resources"), name)
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"evaluator.coach.{_LAZY[name]}"), name)
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "CATEGORY_NAMES", "QUALITY_KINDS", "REPORT_SCHEMA_VERSION", "TALK_SHARE_LIMIT", "CoachReport", "CoachSummary",

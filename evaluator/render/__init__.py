@@ -19,29 +19,22 @@ markdown-it are imported only when HTML is written.
 
 from __future__ import annotations
 
+from evaluator import lazy_attributes
 from evaluator.render.registry import FORMATS, formats_for, markdown_page, render, resolve_format, write, writer
 
 # Everything else is imported on first use (PEP 562), so that writing a scorecard does not import the coaching,
 # debrief and calibration models: the name -> the module that defines it.
 _LAZY = {
-    "render_coach_markdown": "coach", "render_summary_markdown": "coach",
-    "render_batch_markdown": "coverage", "render_coverage_markdown": "coverage",
-    "render_debrief_markdown": "debrief", "render_calibration_markdown": "calibrate",
-    "render_guide_markdown": "guide",
-    "markdown_to_html": "markdown", "md_escape": "markdown", "md_table": "markdown",
+    "render_coach_markdown": ".coach", "render_summary_markdown": ".coach",
+    "render_batch_markdown": ".coverage", "render_coverage_markdown": ".coverage",
+    "render_debrief_markdown": ".debrief", "render_calibration_markdown": ".calibrate",
+    "render_guide_markdown": ".guide",
+    "markdown_to_html": ".markdown", "md_escape": ".markdown", "md_table": ".markdown",
     **dict.fromkeys(["SCORECARD_CSV_COLUMNS", "CriterionView", "ScorecardView", "criterion_markdown",
                      "criterion_view", "render_scorecard_csv", "render_scorecard_html",
-                     "render_scorecard_markdown", "scorecard_view"], "scorecard"),
+                     "render_scorecard_markdown", "scorecard_view"], ".scorecard"),
 }
-
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"evaluator.render.{_LAZY[name]}"), name)
-
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 __all__ = [
     "FORMATS", "SCORECARD_CSV_COLUMNS", "CriterionView", "ScorecardView", "criterion_markdown", "criterion_view",
