@@ -89,6 +89,7 @@ PLACEHOLDER = re.compile(r"\[(?:PERSON|EMAIL|PHONE|URL|ADDRESS|POSTCODE|HANDLE)_
 
 # -- names said with no cue ("I worked with Sarah Chen"): a known given name, and the capitalised words after it
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_POSSESSIVE = re.compile(r"['\u2019]s$")
 _NOT_SURNAMES = frozenset("""
     academy inc corp corporation group team teams office university college school labs lab systems software
     solutions partners capital consulting media health bank foundation institute center centre hospital street
@@ -125,16 +126,16 @@ def _given_name_runs(text: str) -> list[str]:
     names = given_names()
     toks = [(m.group(0), m.end()) for m in _WORD.finditer(text)]
     out = []
-    for i, (tok, _) in enumerate(toks):
-        base = re.sub(r"['\u2019]s$", "", tok)
+    for i, (tok, tok_end) in enumerate(toks):
+        base = _POSSESSIVE.sub("", tok)
         if not _capitalised(base) or _folded(base) not in names:
             continue
         if i and toks[i - 1][0] in _PLACE_PREFIXES:
             continue
-        run, end = [base], toks[i][1]
+        run, end = [base], tok_end
         for nxt, nend in toks[i + 1:i + 3]:
             gap = text[end:nend - len(nxt)]
-            nbase = re.sub(r"['\u2019]s$", "", nxt)
+            nbase = _POSSESSIVE.sub("", nxt)
             if gap.strip() or not _capitalised(nbase) or not _is_name_token(nbase) or nbase.lower() in _NOT_SURNAMES:
                 break
             run.append(nbase)
