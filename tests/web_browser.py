@@ -103,9 +103,18 @@ class ServerThread:
 
 
 def sign_in(drv, base_url: str, name: str = "Dana Reviewer") -> None:
-    """Open the desk and give a reviewer name."""
+    """Open the desk, give a reviewer name and wait for the page it leads to (not the sign-in page going away)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
 
     drv.get(base_url + "/who")
     drv.find_element(By.ID, "name").send_keys(name)
-    drv.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    form = drv.find_element(By.CSS_SELECTOR, "form")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # the click can return before the next page replaces this one; an element found on the old page then goes
+    # stale under the caller (a clean-clone CI run failed so on the nav link)
+    wait = WebDriverWait(drv, 10, poll_frequency=0.05)
+    wait.until(EC.staleness_of(form), message="waited for the sign-in page to be left")
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete",
+               message="waited for the page after signing in")
