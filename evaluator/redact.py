@@ -5,8 +5,10 @@ numbers in the usual shapes (+44 20 7946 0958, (415) 555-0134, 415.555.0134, 415
 with extensions), street addresses and postcodes, handles, and people's names: the speaker labels
 that are names, and the names said in the conversation ("Hi Marcus", "I'm Marcus Lee", "this is Dana
 from...", "thanks, Priya", "my manager, Greg,"), and people named with no cue ("I worked with Sarah
-Chen"): a known given name (`evaluator/rules/given_names.txt`) with the capitalised words after it; each
-with every later mention of them, first or last name alone too. Money, percentages, years and counts
+Chen"): a known given name (`evaluator/rules/given_names.txt`) with the capitalised words after it, or a
+capitalised word before a known surname (`surnames.txt`: "Zanele Dlamini"; a given name that is also a word,
+`given_names_ambiguous.txt`, only so: "Grace Kim"); each with every later mention of them, first or last
+name alone too ("Will" kept where it is the word: "Will you..."). Money, percentages, years and counts
 ("$52K", "94%", "2019", "160 accounts") are kept.
 
 Text sent to the model stays in redacted form everywhere (rationales and quotes sent back to it
@@ -103,13 +105,19 @@ _PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "St", "Saint", "Ste", "Los", 
 _NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in _PLACE_PREFIXES) + r"(?<!St\. )"
 
 
-@lru_cache(maxsize=1)
-def given_names() -> frozenset[str]:
-    """The bundled given names (`evaluator/rules/given_names.txt`), lower case with accents folded."""
+@lru_cache(maxsize=None)
+def name_list(file: str) -> frozenset[str]:
+    """A bundled name list (`evaluator/rules/<file>`: given_names.txt, given_names_ambiguous.txt, surnames.txt),
+    lower case with accents folded."""
     from evaluator.resources import bundled_rules
 
-    text, _ = bundled_rules("given_names.txt")
+    text, _ = bundled_rules(file)
     return frozenset(w for line in text.splitlines() if (w := line.strip()) and not w.startswith("#"))
+
+
+def given_names() -> frozenset[str]:
+    """The bundled given names that are names wherever they stand capitalised."""
+    return name_list("given_names.txt")
 
 
 def _folded(tok: str) -> str:
@@ -120,29 +128,64 @@ def _capitalised(tok: str) -> bool:
     return tok[:1].isupper() and any(c.islower() for c in tok[1:])
 
 
+_GREETINGS = frozenset("hey hi hello hiya dear morning evening afternoon bye goodbye cheers congrats welcome".split())
+# After a name that is also a word (Will, Hope, May, Grant), these mean the word: "Will you", "May I", "Hope that".
+_WORD_USE = r"(?!\s+(?:you|we|they|i|it|he|she|there|this|that|these|those|the|a|an|me|us|them|not|your|our)\b)"
+# Lower-case words inside a surname ("Pieter van der Berg", "Maria de la Cruz"): taken only before a capital.
+_PARTICLES = frozenset("van der den de la le del della da di do dos das du von ter ten bin al el".split())
+
+
+def _starts_name(toks: list[tuple[str, int]], i: int, text: str) -> bool:
+    """Whether the capitalised word at i begins a person's name: a known given name; a given name that is also a
+    word or a place ("Will", "Grace") or an unknown word ("Zanele") with a known surname right after it."""
+    base = _POSSESSIVE.sub("", toks[i][0])
+    if not _capitalised(base) or (i and toks[i - 1][0] in _PLACE_PREFIXES):
+        return False
+    key = _folded(base)
+    if key in given_names():
+        return True
+    if i + 1 >= len(toks) or base != toks[i][0] or text[toks[i][1]:toks[i + 1][1] - len(toks[i + 1][0])] != " ":
+        return False
+    nxt = _POSSESSIVE.sub("", toks[i + 1][0])
+    if not _capitalised(nxt) or _folded(nxt) not in name_list("surnames.txt") or nxt.lower() in _NOT_SURNAMES:
+        return False
+    if key in name_list("given_names_ambiguous.txt"):
+        return True
+    # an unknown word: not a function word, a cue word, a greeting, an adverb or a place's first word
+    # ("Then Patel", "Hey Mateo", "Honestly Okafor", "Fort Campbell")
+    return (_is_name_token(base) and key not in _GREETINGS and base not in _PLACE_PREFIXES and len(key) > 2
+            and not key.endswith("ly"))
+
+
 def _given_name_runs(text: str) -> list[str]:
-    """Known given names written with a capital, each with the capitalised words that follow it (up to two,
-    not words that name an organisation or a team): "Sarah Chen", "Mei Ling Wong", "Priya"."""
-    names = given_names()
+    """Names said with no cue, each with the capitalised words that follow it (up to two, not words that name an
+    organisation or a team; surname particles between them): "Sarah Chen", "Mei Ling Wong", "Priya",
+    "Grace Kim", "Zanele Dlamini", "Pieter van der Berg"."""
     toks = [(m.group(0), m.end()) for m in _WORD.finditer(text)]
-    out = []
+    out: list[str] = []
+    after = 0  # the words of the last name found are not the start of another ("Sarah Chen": not "Chen")
     for i, (tok, tok_end) in enumerate(toks):
+        if i < after or not _starts_name(toks, i, text):
+            continue
         base = _POSSESSIVE.sub("", tok)
-        if not _capitalised(base) or _folded(base) not in names:
-            continue
-        if i and toks[i - 1][0] in _PLACE_PREFIXES:
-            continue
-        run, end = [base], tok_end
-        for nxt, nend in toks[i + 1:i + 3]:
+        run, end, taken, k = [base], tok_end, 0, i + 1
+        while taken < 2 and k < len(toks) and base == tok:
+            j = k
+            while j < len(toks) and toks[j][0] in _PARTICLES and j - k < 2:
+                j += 1
+            nxt, nend = toks[j] if j < len(toks) else ("", 0)
             gap = text[end:nend - len(nxt)]
             nbase = _POSSESSIVE.sub("", nxt)
-            if gap.strip() or not _capitalised(nbase) or not _is_name_token(nbase) or nbase.lower() in _NOT_SURNAMES:
+            between = " ".join(t for t, _ in toks[k:j])
+            if (not nxt or gap.strip() != between or not _capitalised(nbase) or not _is_name_token(nbase)
+                    or nbase.lower() in _NOT_SURNAMES):
                 break
-            run.append(nbase)
-            end = nend
+            run += [between, nbase] if between else [nbase]
+            end, taken, k = nend, taken + 1, j + 1
             if nbase != nxt:  # a possessive ends the name
                 break
         out.append(" ".join(run))
+        after = k
     return out
 
 
@@ -207,8 +250,11 @@ class Redactor:
                 rx = re.compile(rf"(?<![\w\[]){re.escape(text)}(?![\w\]])", re.I)
             else:  # one word ("Price", "Will"): capitalised or upper case only, so the word itself is kept
                 word = re.escape(text[0].upper() + text[1:])
-                # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned
-                rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})(?![\w\]])")
+                # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned;
+                # a name that is also a word is kept where it is the word ("Will you", "Hope that helps")
+                word_use = _WORD_USE if _folded(text) in name_list("given_names_ambiguous.txt") else ""
+                rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})"
+                                rf"(?![\w\]]){word_use}")
             self._names.append((rx, tag))
 
     @classmethod

@@ -83,6 +83,20 @@ def test_third_parties_named_with_no_cue_are_found_by_their_given_name_and_place
         assert kept in out, out
 
 
+
+def test_names_that_are_words_or_unknown_are_found_by_the_surname_after_them_and_the_word_is_kept():
+    texts = ["Will Thompson ran their ops, and Grace Kim flagged it early. Will you tell me more? Grace and I wrote it up.",
+             "Zanele Dlamini joined from the board; Pieter van der Berg and Maria de la Cruz's team came later.",
+             "I hope that helps. Then Patel signed, after a posting at Fort Campbell. Hey Mateo, welcome."]
+    names = names_in(texts, ["Interviewer", "Candidate"])
+    assert {"Will Thompson", "Grace Kim", "Zanele Dlamini", "Pieter van der Berg", "Maria de la Cruz"} <= set(names)
+    assert not {"Then Patel", "Fort Campbell", "Hey Mateo"} & set(names), names
+    out = " ".join(Redactor(names).redact(t) for t in texts)
+    for leaked in ("Thompson", "Grace", "Kim", "Zanele", "Dlamini", "Pieter", "Berg", "Cruz"):
+        assert leaked not in out, out
+    for kept in ("Will you tell me", "I hope that helps", "Fort Campbell"):
+        assert kept in out, out
+
 BLIND = yaml.safe_load((DATA / "pii_names_blind.yaml").read_text(encoding="utf-8"))
 # First run on the blind set (2026-12-02, before any change made after reading it): recall 0.76 (38 of 50 name
 # strings; the misses are given names not in the list: Katarzyna, Oluwaseun, Linh, Zanele, Chidi, Layla, Ji-woo,
