@@ -1039,9 +1039,9 @@ def _detect_stage(transcript: Transcript, guide: Guide, signals: Sequence[str],
     confident = best >= STAGE_CONFIDENT and best - second >= 0.1 * best
     if not confident:
         listed = ", ".join(f"{guide.stage(k).name} {v:.2f}" for k, v in ranked)
-        reason = (f"no stage matches well (best: {st.name} at {best:.2f}; {listed}); name the stage with --stage"
-                  if best < STAGE_CONFIDENT else
-                  f"two stages match about equally ({listed}); name the stage with --stage")
+        # the fix (name the stage) is the caller's to word: a CLI option, or a field on a page
+        reason = (f"no stage matches well (best: {st.name} at {best:.2f}; {listed})" if best < STAGE_CONFIDENT else
+                  f"two stages match about equally ({listed})")
     else:
         reason = f"{st.name}: score {best:.2f}, next best {second:.2f}"
     return StageGuess(stage_id=best_id, stage_name=st.name, confidence=conf, confident=confident,

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+
+# What a person can do about an error, for a front end that words the fix itself (the desk names its form
+# fields where the hint names command-line options): name the stage, confirm it is an interview, add the guide
+# (an interview guide given as the interview), give a text-format guide to the importer.
+Remedy = Literal["choose_stage", "confirm_interview", "add_guide", "import_text_guide"]
+
 
 class EvalError(Exception):
-    """Base for every error the tool reports to a person (one line, non-zero exit)."""
+    """Base for every error the tool reports to a person (one line, non-zero exit). `hint` is the fix in the
+    command line's words; `remedy` (with `choices`, e.g. the stages by match) the same fix as a choice."""
 
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str | None = None):
+    def __init__(self, message: str, *, hint: str | None = None, remedy: Remedy | None = None,
+                 choices: tuple[str, ...] = ()):
         self.message = message
         self.hint = hint
+        self.remedy = remedy
+        self.choices = choices
         super().__init__(self.one_line())
 
     def one_line(self) -> str:

@@ -326,7 +326,8 @@ def parse_guide_yaml(text: str, *, source: str = "<guide>") -> Guide:
         raise yaml_syntax_error(exc, source, GuideError, "fix the YAML syntax (indentation, quotes, colons)") from None
     if not isinstance(data, dict) or "stages" not in data and "role" not in data:
         raise GuideError(f"{source}: not an interview guide (expected a YAML mapping with 'id', 'role' and 'stages')",
-                         hint="import a guide written in the published format with `interview-eval guides import`")
+                         hint="import a guide written in the published format with `interview-eval guides import`",
+                         remedy="import_text_guide")
     try:
         return Guide.model_validate(data)
     except ValidationError as exc:
@@ -402,7 +403,8 @@ def load_guide(ref: str | Path) -> Guide:
     path = resolve_guide_path(ref)
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise GuideError(f"{path}: expected a guide YAML file (.yaml)",
-                         hint="to read a guide in the published text format use `interview-eval guides import`")
+                         hint="to read a guide in the published text format use `interview-eval guides import`",
+                         remedy="import_text_guide")
     text = read_text(path, what="guide")
     return parse_guide_yaml(text, source=str(path))
 

@@ -159,5 +159,5 @@ def load_interview(
                 hint="import a guide with `interview-eval guides import FILE`" if guide_copy else
                 "give the transcript of an interview between an interviewer and a candidate; if it is one, run "
                 "again with --skip-interview-check (and name the roles with --interviewer NAME / --candidate NAME, "
-                "the stage with --stage)")
+                "the stage with --stage)", remedy="add_guide" if guide_copy else "confirm_interview")
     return t

@@ -41,9 +41,10 @@ def pick_stage(transcript: Transcript, guide: Guide, stage_ref: str | None, *, s
 
     guess = detect_stage(transcript, guide)
     if not guess.confident:
-        ranked = ", ".join(f"{c.stage_id} ({c.score:.2f})" for c in guess.candidates)
+        ranked = tuple(f"{c.stage_id} ({c.score:.2f})" for c in guess.candidates)
         raise UsageError(f"{source or 'interview'}: cannot tell which stage this is ({guess.reason})",
-                         hint=f"name it with --stage; stages by match: {ranked}")
+                         hint=f"name it with --stage; stages by match: {', '.join(ranked)}", remedy="choose_stage",
+                         choices=ranked)
     return guide.stage(guess.stage_id), guess
 
 

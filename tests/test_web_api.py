@@ -387,14 +387,30 @@ def test_candidate_views_and_the_recruiter_table(desk):
     assert json.loads(desk.c.get("/api/drafts/1/version").text)["version"] >= 1
 
 
-def test_errors_on_a_page_speak_of_its_fields_not_of_command_line_options():
-    from evaluator.errors import UsageError
+def test_errors_on_a_page_speak_of_its_fields_not_of_command_line_options(tmp_path):
+    from evaluator.errors import EvalError, UsageError
+    from evaluator.guide import load_guide
+    from evaluator.inputs import load_interview
+    from evaluator.pipeline import pick_stage
+    from evaluator.transcript import Segment, Transcript
     from evaluator.web.views import web_message
 
-    stage = UsageError("x.vtt: cannot tell which stage this is", hint="name it with --stage; stages by match: a (0.2)")
-    assert web_message(stage) == ("x.vtt: cannot tell which stage this is — choose it under Stage and draft it "
-                                  "again; stages by match: a (0.2)")
-    check = UsageError("x.txt: does not look like an interview", hint="if it is one, run again with "
-                       "--skip-interview-check (and name the roles with --interviewer NAME)")
-    assert "it is an interview\u201d ticked" in web_message(check) and "--" not in web_message(check)
+    guide = load_guide(CAM)
+    small_talk = Transcript(segments=[Segment(id="s1", start_s=0, end_s=2, speaker="A", text="Lovely weather."),
+                                      Segment(id="s2", start_s=2, end_s=4, speaker="B", text="It is.")])
+    with pytest.raises(UsageError) as stage:
+        pick_stage(small_talk, guide, None, source="x.vtt")
+    shown = web_message(stage.value)
+    assert shown.startswith("x.vtt: cannot tell which stage this is") and "--" not in shown
+    assert "choose it under Stage and draft it again; stages by match: " in shown and "screening (" in shown
+    notes = tmp_path / "notes.txt"
+    notes.write_text("Shopping list: eggs, milk, bread.\n", encoding="utf-8")
+    with pytest.raises(EvalError) as check:
+        load_interview(notes, guide=guide, require_interview=True)
+    assert "it is an interview\u201d ticked" in web_message(check.value) and "--" not in web_message(check.value)
     assert web_message(UsageError("bad", hint="use --set ID=SCORE:reason")) == "bad"
+    assert web_message(EvalError("x.ogg: a transcript", hint="a transcript goes to `interview-eval transcript`")) \
+        == "x.ogg: a transcript"
+    assert web_message(EvalError("x.txt: not UTF-8", hint="re-save it as UTF-8")) == "x.txt: not UTF-8 \u2014 re-save it as UTF-8"
+    assert web_message(EvalError("g.yaml: unknown field", hint="remove it (see `interview-eval guides schema`)")) \
+        == "g.yaml: unknown field \u2014 remove it"

@@ -223,12 +223,7 @@ class Guides:
                 raise GuideError(f"{name}: a YAML guide's id and version are its own `id:` and `version:`",
                                  hint="leave the guide id and version fields empty, or edit them in the file")
             text = decode_upload(data, name)
-            try:
-                guide = parse_guide_yaml(text.lstrip("\ufeff"), source=name)
-            except GuideError as exc:
-                if "guides import" in (exc.hint or ""):  # the command line's way; here it is the same form
-                    exc.hint = "a guide in the published text format is uploaded as a .txt file"
-                raise
+            guide = parse_guide_yaml(text.lstrip("\ufeff"), source=name)
             return self.add(guide, text, source=name, added_by=added_by, warnings=guide.lint())
         if ext in TEXT_EXTENSIONS:
             text = decode_upload(data, name)

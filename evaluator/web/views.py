@@ -14,16 +14,28 @@ from evaluator.text import fmt_time, normalize
 from evaluator.web.db import Database, DraftRow, FinalRow, InterviewRow, JobRow, ReviewStateRow, RevisionRow
 
 
+# Each remedy in the page's words: the forms' fields where the CLI's hint names options.
+_PAGE_REMEDIES = {
+    "choose_stage": "choose it under Stage and draft it again",
+    "confirm_interview": ("if it is an interview, draft it again with \u201cit is an interview\u201d ticked (and the "
+                          "speakers and the stage named)"),
+    "add_guide": "add the guide on the Guides page",
+    "import_text_guide": "a guide in the published text format is uploaded as a .txt file",
+}
+_STAGE_CHOICES = "; stages by match: "
+# A hint in command-line words with no remedy to say it otherwise: an option, or a command to run.
+_CLI_WORDS = re.compile(r"--\w|`(?:interview-eval|review|evaluate|transcribe|guides)\b|\breview \S")
+_CLI_ASIDE = re.compile(r"\s*\([^()]*`(?:interview-eval|review|evaluate|transcribe|guides)\b[^()]*\)")
+
+
 def web_message(exc) -> str:
-    """An EvalError for a page: the message, and its hint in the page's words (hints name command-line options;
-    on a page the same choices are the forms' fields). A hint that still names command-line syntax (`--set ...`,
-    `review ...`) is left out."""
-    hint = exc.hint or ""
-    if "--skip-interview-check" in hint:  # the rest of that hint names more options: all of it in the page's words
-        hint = ("if it is an interview, draft it again with \u201cit is an interview\u201d ticked (and the speakers "
-                "and the stage named)")
-    hint = hint.replace("name it with --stage", "choose it under Stage and draft it again")
-    return exc.message if not hint or "--" in hint or "review " in hint else f"{exc.message} — {hint}"
+    """An EvalError for a page: the message, and its fix in the page's words (the error's remedy); a hint that
+    names command-line options or commands and has no remedy is left out."""
+    if exc.remedy:
+        hint = _PAGE_REMEDIES[exc.remedy] + (_STAGE_CHOICES + ", ".join(exc.choices) if exc.choices else "")
+    else:  # "remove it (see `interview-eval guides schema`)": the fix stays, the command goes
+        hint = _CLI_ASIDE.sub("", exc.hint or "")
+    return exc.message if not hint or _CLI_WORDS.search(hint) else f"{exc.message} \u2014 {hint}"
 
 
 def report_body(page: str) -> str:
