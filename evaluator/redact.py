@@ -100,7 +100,7 @@ _NOT_SURNAMES = frozenset("""
     international global digital network networks plan plans tier edition
 """.split())
 # A given name after one of these is a place ("San Diego", "St. Louis", "Fort Worth"), not a person.
-_PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "St", "Saint", "Ste", "Los", "Las", "Port", "Fort", "Mount", "Lake",
+_PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "São", "St", "Saint", "Ste", "Los", "Las", "Port", "Fort", "Mount", "Lake",
                    "Cape")
 _NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in _PLACE_PREFIXES) + r"(?<!St\. )"
 
@@ -130,7 +130,9 @@ def _capitalised(tok: str) -> bool:
 
 _GREETINGS = frozenset("hey hi hello hiya dear morning evening afternoon bye goodbye cheers congrats welcome".split())
 # After a name that is also a word (Will, Hope, May, Grant), these mean the word: "Will you", "May I", "Hope that".
-_WORD_USE = r"(?!\s+(?:you|we|they|i|it|he|she|there|this|that|these|those|the|a|an|me|us|them|not|your|our)\b)"
+# Only where a sentence starts: mid-sentence the capital makes it a name ("I owe Faith a lot").
+_WORD_USE = re.compile(r"\s+(?:you|we|they|i|it|he|she|there|this|that|these|those|the|a|an|me|us|them|not|your|our)"
+                       r"\b", re.I)
 # Lower-case words inside a surname ("Pieter van der Berg", "Maria de la Cruz"): taken only before a capital.
 _PARTICLES = frozenset("van der den de la le del della da di do dos das du von ter ten bin al el".split())
 
@@ -222,7 +224,7 @@ class Redactor:
         self.forward: dict[str, str] = {}
         self.back: dict[str, str] = {}
         self._counts: dict[str, int] = {}
-        self._names: list[tuple[re.Pattern, str]] = []
+        self._names: list[tuple[re.Pattern, str, bool]] = []  # pattern, placeholder, also an everyday word
         fulls = sorted({" ".join(x.split()) for x in names or [] if x and x.strip()}, key=len, reverse=True)
         pieces: list[tuple[str, str]] = []
         person: dict[str, int] = {}
@@ -252,10 +254,8 @@ class Redactor:
                 word = re.escape(text[0].upper() + text[1:])
                 # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned;
                 # a name that is also a word is kept where it is the word ("Will you", "Hope that helps")
-                word_use = _WORD_USE if _folded(text) in name_list("given_names_ambiguous.txt") else ""
-                rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})"
-                                rf"(?![\w\]]){word_use}")
-            self._names.append((rx, tag))
+                rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})(?![\w\]])")
+            self._names.append((rx, tag, " " not in text and _folded(text) in name_list("given_names_ambiguous.txt")))
 
     @classmethod
     def for_transcript(cls, transcript: "Transcript", extra_names: Iterable[str] = ()) -> "Redactor":
@@ -289,8 +289,10 @@ class Redactor:
         text = self._sub(_POSTCODE, "POSTCODE", text)
         text = self._sub(_PHONE, "PHONE", text)
         text = self._sub(_PHONE7, "PHONE", text, group=1)
-        for rx, tag in self._names:
-            def repl(m: re.Match, tag=tag) -> str:
+        for rx, tag, also_word in self._names:
+            def repl(m: re.Match, tag=tag, also_word=also_word) -> str:
+                if also_word and _WORD_USE.match(m.string, m.end()) and re.search(r"(?:^|[.!?]\s+)$", m.string[:m.start()]):
+                    return m.group(0)  # the word: "Will you...", "Hope that helps."
                 self.back.setdefault(tag, m.group(0))
                 return tag
             text = rx.sub(repl, text)

@@ -87,38 +87,45 @@ def test_third_parties_named_with_no_cue_are_found_by_their_given_name_and_place
 def test_names_that_are_words_or_unknown_are_found_by_the_surname_after_them_and_the_word_is_kept():
     texts = ["Will Thompson ran their ops, and Grace Kim flagged it early. Will you tell me more? Grace and I wrote it up.",
              "Zanele Dlamini joined from the board; Pieter van der Berg and Maria de la Cruz's team came later.",
-             "I hope that helps. Then Patel signed, after a posting at Fort Campbell. Hey Mateo, welcome."]
+             "I hope that helps. Then Patel signed, after a posting at Fort Campbell. Hey Mateo, welcome.",
+             "Faith Mwangi answered them. I owe Faith a lot. Faith, they said, was in São Paulo."]
     names = names_in(texts, ["Interviewer", "Candidate"])
     assert {"Will Thompson", "Grace Kim", "Zanele Dlamini", "Pieter van der Berg", "Maria de la Cruz"} <= set(names)
     assert not {"Then Patel", "Fort Campbell", "Hey Mateo"} & set(names), names
     out = " ".join(Redactor(names).redact(t) for t in texts)
-    for leaked in ("Thompson", "Grace", "Kim", "Zanele", "Dlamini", "Pieter", "Berg", "Cruz"):
+    for leaked in ("Thompson", "Grace", "Kim", "Zanele", "Dlamini", "Pieter", "Berg", "Cruz", "Faith"):
         assert leaked not in out, out
-    for kept in ("Will you tell me", "I hope that helps", "Fort Campbell"):
+    for kept in ("Will you tell me", "I hope that helps", "Fort Campbell", "São Paulo"):
         assert kept in out, out
 
-BLIND = yaml.safe_load((DATA / "pii_names_blind.yaml").read_text(encoding="utf-8"))
-# First run on the blind set (2026-12-02, before any change made after reading it): recall 0.76 (38 of 50 name
-# strings; the misses are given names not in the list: Katarzyna, Oluwaseun, Linh, Zanele, Chidi, Layla, Ji-woo,
-# and Will and Grace, left out as everyday words), look-alikes kept 38 of 39 ("San Diego" lost to a Diego
-# mentioned elsewhere; a single name is no longer replaced after San, St. ...). The code before: recall 0.00.
-RECALL_FLOOR, KEEP_FLOOR = 0.75, 1.0
+# Blind sets of third parties named with no cue, each written by someone who had not read the redactor, with
+# the name strings that must go and the look-alikes (places, companies, products, everyday words) that must stay.
+# Set 1, first run (before any change made after reading it): recall 0.76 of 50 name strings, look-alikes kept
+# 38 of 39; the code before it: recall 0.00. It is not blind any more: its misses were read.
+# Set 2, first run (with the Faker-built name lists): recall 0.87 of 94, kept 45 of 50; the code before the lists:
+# recall 0.41, kept 46 of 50. Its misses showed two bugs in the list build (Vietnamese letters dropped: "Nguyễn";
+# a word of a multi-word city taken as a place: "Thai Nguyen") and one in the redactor ("I owe Faith a lot" kept
+# as the word); after those and romanized Cyrillic names: recall 0.95, kept 45 of 50.
+BLIND_SETS = {"pii_names_blind.yaml": (0.95, 1.0), "pii_names_blind2.yaml": (0.93, 0.9)}  # recall, kept floors
 
 
-def test_cue_less_names_on_the_blind_set():
+@pytest.mark.parametrize("name", list(BLIND_SETS))
+def test_cue_less_names_on_the_blind_sets(name):
     """Written by someone who had not read the redactor: name recall and look-alikes kept."""
-    texts = [t for _, t in BLIND["segments"]]
-    r = Redactor(names_in(texts, [s for s, _ in BLIND["segments"]]))
+    blind = yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+    texts = [t for _, t in blind["segments"]]
+    r = Redactor(names_in(texts, [s for s, _ in blind["segments"]]))
     out = "\n".join(r.redact(t) for t in texts)
-    names = [str(n) for n in BLIND["names"]]
+    names = [str(n) for n in blind["names"]]
     leaked = [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", out)]
-    lost = [str(k) for k in BLIND["keep"] if str(k) not in out]
+    lost = [str(k) for k in blind["keep"] if str(k) not in out]
     recall = 1 - len(leaked) / len(names)
-    kept = 1 - len(lost) / len(BLIND["keep"])
-    print(f"\ncue-less names, blind set: recall {recall:.2f} of {len(names)} name strings (leaked {leaked}); "
-          f"look-alikes kept {kept:.2f} of {len(BLIND['keep'])} (lost {lost})")
-    assert recall >= RECALL_FLOOR, leaked
-    assert kept >= KEEP_FLOOR, lost
+    kept = 1 - len(lost) / len(blind["keep"])
+    print(f"\ncue-less names, {name}: recall {recall:.2f} of {len(names)} name strings (leaked {leaked}); "
+          f"look-alikes kept {kept:.2f} of {len(blind['keep'])} (lost {lost})")
+    recall_floor, kept_floor = BLIND_SETS[name]
+    assert recall >= recall_floor, leaked
+    assert kept >= kept_floor, lost
 
 
 def test_placeholders_restore_to_the_original_spelling():
