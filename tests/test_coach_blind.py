@@ -33,8 +33,13 @@ LABEL_FILES = sorted(DATA.glob("*.labels.yaml"))
 #   and the patterns marked "Added after the blind set" in evaluator/rules/must_not_ask.yaml), so no longer
 #   blind for must_not_ask: 1.00/0.90; 0.83/0.92, lawful flagged 0 and 11. Question-quality rules were not
 #   changed, so those figures are still blind.
+# - stop 17, context rules for the misses here (a question putting to the candidate what the sentence before
+#   named; the reason given for a flagged question; "does he work too?" two candidate turns after "my husband";
+#   "the only Black account manager"): must_not_ask 1.00/0.96, lawful flagged 0. The three left are second
+#   labels inside a turn already flagged for that category (one flag a turn and category, its quote has both).
+#   Measured blind instead on tests/data/blind_coach2 (test_coach_blind2.py).
 FLOORS = {
-    "must_not_ask": (0.95, 0.85),
+    "must_not_ask": (0.95, 0.92),
     "question_quality": (0.80, 0.88),
 }
 # Lawful look-alikes the coach may flag (latest 0 and 11; a little slack).

@@ -75,3 +75,20 @@ def test_candidate_turns_are_never_flagged_even_when_they_ask():
         Segment(id="s0001", start_s=5, speaker="Cal", role=Role.candidate,
                 text="How old are your kids? And what's the parental leave like, since I'm pregnant?")])
     assert find_must_not_ask(t) == []
+
+
+def test_a_personal_question_refers_to_what_the_candidate_said_before_it_while_the_questions_stay_personal():
+    lines = [("Ivy", Role.interviewer, "How about that game this weekend?"),
+             ("Cal", Role.candidate, "My husband made me watch the whole thing. We moved here for his job."),
+             ("Ivy", Role.interviewer, "So how long have you been out, if you don't mind me asking?"),
+             ("Cal", Role.candidate, "I'd rather keep the focus on the role."),
+             ("Ivy", Role.interviewer, "Of course. And does he work too, or is he home?"),
+             ("Cal", Role.candidate, "He works."),
+             ("Ivy", Role.interviewer, "Tell me about your biggest account."),
+             ("Cal", Role.candidate, "A school district; their director and I met weekly."),
+             ("Ivy", Role.interviewer, "Of course. And does he work too, or is he home?")]
+    t = Transcript(segments=[Segment(id=segment_id(i), start_s=10.0 * i, speaker=sp, role=role, text=text)
+                             for i, (sp, role, text) in enumerate(lines)])
+    by_segment = {(f.segment_id, f.category) for f in find_must_not_ask(t)}
+    assert (segment_id(4), "family_status") in by_segment  # the husband, two candidate turns back
+    assert not any(seg == segment_id(8) for seg, _ in by_segment)  # after a lawful question: context reset

@@ -110,7 +110,9 @@ _PARTNER_OF = frozenset("your you a the any or and my his her their our life dom
 # A topic word used as a modifier of a business noun is about the business: "childcare centers",
 # "parental leave policy", "health coverage", "retirement communities".
 _BUSINESS_HEAD = re.compile(
-    r"^\W*(software|industry|market|markets|sector|space|business|businesses|vertical|product|products|platform|"
+    # not a person's role: "the only Black account manager", "a Muslim sales rep"
+    r"^\W*(?![\w-]+\s+(managers?|executives?|reps?|representatives?|leads?|directors?|specialists?|persons?|people|"
+    r"members?|wom[ae]n|m[ae]n|guys?)\b)(software|industry|market|markets|sector|space|business|businesses|vertical|product|products|platform|"
     r"app|apps|solution|solutions|provider|providers|operator|operators|chain|chains|program|programs|center|"
     r"centers|centre|centres|facility|facilities|franchise|franchises|compan(y|ies)|customers?|clients?|accounts?|"
     r"owners?|directors?|staff|workers|teachers|benefits?|polic(y|ies)|coverage|insurance|communit(y|ies)|"
@@ -152,14 +154,17 @@ def _owner(words_: list[str], i: int) -> str | None:
     return None
 
 
-def _about_candidate(text: str, m: re.Match, *, named: bool = False) -> bool:
+def _about_candidate(text: str, m: re.Match, *, named: bool = False, anyone: bool = False) -> bool:
     """(b) The topic matched at `m` is the candidate's: named with "you"/"your", or nobody else's nearby.
-    With `named`, "you"/"your" must be in the match or just before it ("your kids", "you're expecting")."""
+    With `named`, "you"/"your" must be in the match or just before it ("your kids", "you're expecting"); with
+    `anyone`, whoever's it is, as long as it is not a business's ("maternity leave", not "parental leave policy")."""
     inside = normalize(m.group(0)).split()
     if any(w in _SECOND_PERSON for w in inside):
         return True
     if _BUSINESS_HEAD.match(text[m.end():]):
         return False
+    if anyone:
+        return True
     before = normalize(text[:m.start()]).split()
     if named:
         return any(w in _SECOND_PERSON for w in before[-2:])
@@ -179,11 +184,13 @@ def _about_candidate(text: str, m: re.Match, *, named: bool = False) -> bool:
     return True  # nobody else named: the interviewer is asking the candidate
 
 
-def _topic(rule: MustNotAskRule, text: str, *, named: bool = False) -> bool:
-    """(c) and (b): a pattern of `rule` matches `text` about the candidate, and no exception does."""
+def _topic(rule: MustNotAskRule, text: str, *, named: bool = False, anyone: bool = False) -> bool:
+    """(c) and (b): a pattern of `rule` matches `text` about the candidate (about anyone, with `anyone`), and no
+    exception does."""
     if first_match(rule.exceptions, text):
         return False
-    return any(_about_candidate(text, m, named=named) for p in rule.patterns for m in rx(p).finditer(text))
+    return any(_about_candidate(text, m, named=named, anyone=anyone) for p in rule.patterns
+               for m in rx(p).finditer(text))
 
 
 def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> list[Flag]:
@@ -193,23 +200,34 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
     Only interviewer turns are judged: a candidate volunteering personal information is never flagged, and
     neither is an interviewer's statement (a company pitch, the benefits, small talk) or a question about
     customers, the company or other people. A question that follows the topic up ("Oh, how old are they?"
-    after the candidate mentions their kids; "Even something silly in college?" after "Ever been arrested?")
-    is flagged with it.
+    after the candidate mentions their kids; "Even something silly in college?" after "Ever been arrested?";
+    "does he work too?" while the questions stay personal after the candidate named a husband) is flagged
+    with it, and so is a question that puts to the candidate what the sentence before it named ("three went
+    out on maternity leave. Is that on the horizon for you?") and the reason given for a flagged question
+    ("I only ask because...", in the same turn or the next).
     """
     rules = rules or _bundled_must_not_ask()
     flags: list[Flag] = []
     asked_before: list[MustNotAskRule] = []  # what the interviewer's last question touched
-    said = ""  # the candidate's last turn, in the second person ("my kids" -> "your kids")
+    # What the candidate said since the interviewer last asked something lawful, in the second person ("my
+    # husband" -> "your husband"): while the questions stay personal, "does he work too?" still refers to it.
+    said: list[str] = []
     for seg in t.segments:
         if seg.role == Role.candidate:
-            said = _second_person(match_text(seg.text))
+            said.append(_second_person(match_text(seg.text)))
         if seg.role != Role.interviewer:
             continue
         sents = sentences(seg.text)
         hits: dict[str, tuple[MustNotAskRule, list[str]]] = {}
+        lawful_question = False
         for i, sent in enumerate(sents):
             nxt = sents[i + 1] if i + 1 < len(sents) else None
             text = match_text(sent)
+            if asked_before and _JUSTIFIES.match(text):  # "I only ask because...": part of what was asked
+                for rule in [r for r in rules.rules if _topic(r, text, anyone=True)] or asked_before:
+                    entry = hits.setdefault(rule.category, (rule, []))
+                    entry[1].extend(q for q in [sent] if q not in entry[1])
+                continue
             asks = _asks(sent, nxt)
             follow_up = not asks and nxt is not None and nxt.rstrip().endswith("?") and _asks_about_it(nxt)
             if not (asks or follow_up):
@@ -217,13 +235,21 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
             quote = [sent] + ([nxt] if nxt is not None and (follow_up or _TAG.match(nxt.strip())) else [])
             found = [rule for rule in rules.rules if _topic(rule, text)]
             if asks and not found and not any(first_match(rule.patterns, text) for rule in rules.rules):
-                found = _followed_up(text, asked_before, said if i == 0 else "", rules)
+                # what the candidate said is what a question refers to only when nothing came between but an
+                # acknowledgement ("Of course, of course. And does he work too?"), not "Travel... Does that work?"
+                just_said = not any(len(words(p)) > _ACK_MAX_WORDS for p in sents[:i])
+                found = _followed_up(text, asked_before, " ".join(said) if just_said else "", rules,
+                                     match_text(sents[i - 1]) if i else "")
+                if found and i and not any(_topic(r, text) for r in found):
+                    quote = [sents[i - 1]] + quote  # "three went on maternity leave. Is that on the horizon for you?"
             for rule in found:
                 entry = hits.setdefault(rule.category, (rule, []))
                 entry[1].extend(q for q in quote if q not in entry[1])
             if asks:
                 asked_before = found
-        said = ""
+                lawful_question = lawful_question or not found
+        if lawful_question or not hits:
+            said = []
         for category, (rule, sents_) in hits.items():
             flags.append(Flag(kind="must_not_ask", rule_id=rule.id, category=category, segment_id=seg.id,
                               start_s=seg.start_s, time=fmt_time(seg.start_s), line=seg.text,
@@ -235,6 +261,17 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
 # A question about something named before: "Is that Irish?", "does he work too?", "how old are they?".
 _ABOUT_IT = re.compile(_LEAD + r"(?:(is|was|are|were|does|did|do|will|would) (that|it|this|he|she|they)\b)", re.I)
 _REFERS = re.compile(r"\b(that|it|this|they|them|he|him|she|her|those)\b", re.I)
+# A question that puts what was just named to the candidate: "is that on the horizon for you?", "would that be
+# you too?", "is that something you're planning?"
+_ABOUT_THAT_FOR_YOU = re.compile(r"\b(that|this|it)\b[^.?!]*\b(you|your|yourself)\b|\b(you|your)\b[^.?!]*\b(that|this)\b"
+                                 r"\s*\?", re.I)
+_REFERS_MAX_WORDS = 12
+_ACK_MAX_WORDS = 4  # "Of course, of course.", "Totally, sorry.", "Ha, true."
+# The interviewer saying why they asked: the reason is part of the question ("I only ask because...").
+_JUSTIFIES = re.compile(_LEAD + r"(?:(?:of course|totally|sure|no worries|sorry)[,.!]?\s+)*(?:i (?:only |just )?"
+                        r"(?:ask|asked|bring (?:it|this|that) up|mention (?:it|this|that))|i'?m (?:only |just )?asking|"
+                        r"the (?:only )?reason i(?:'m)? ask(?:ing)?(?: is)?|it'?s on my mind) (?:because|since|as|'cause|cause)\b",
+                        re.I)
 _ELLIPTICAL_WORDS = 6
 _FIRST_PERSON = [(re.compile(p, re.I), r) for p, r in (
     (r"\bI'm\b", "you're"), (r"\bI've\b", "you've"), (r"\bI'd\b", "you'd"), (r"\bI'll\b", "you'll"),
@@ -256,15 +293,19 @@ def _asks_about_it(sent: str) -> bool:
     return len(words(text)) <= _FOLLOW_UP_MAX_WORDS and bool(_FOLLOW_UP.match(text) or _ABOUT_IT.match(text))
 
 
-def _followed_up(text: str, asked_before: list[MustNotAskRule], said: str,
-                 rules: MustNotAskRules) -> list[MustNotAskRule]:
+def _followed_up(text: str, asked_before: list[MustNotAskRule], said: str, rules: MustNotAskRules,
+                 before: str = "") -> list[MustNotAskRule]:
     """The rules a question with no topic of its own follows up: the interviewer's last question's ("Do you have
-    little ones?" ... "Who watches them while you're on the phones?"), or what the candidate just said about
-    themselves or their household ("my kids get out at four" -> "Oh, how old are they?")."""
+    little ones?" ... "Who watches them while you're on the phones?"), what the candidate just said about
+    themselves or their household ("my kids get out at four" -> "Oh, how old are they?"), or what the sentence
+    `before` it in the same turn named, about anyone ("three people went out on maternity leave. So I have to
+    ask, is that on the horizon for you?")."""
     if asked_before and len(words(text)) <= _FOLLOW_UP_MAX_WORDS and _FOLLOW_UP.match(text):
         return asked_before
     if said and _asks_about_it(text):
         return [rule for rule in rules.rules if _topic(rule, said, named=True)]
+    if before and _ABOUT_THAT_FOR_YOU.search(text) and len(words(text)) <= _REFERS_MAX_WORDS:
+        return [rule for rule in rules.rules if _topic(rule, before, anyone=True)]
     return []
 
 
