@@ -571,3 +571,18 @@ def test_greetings_and_logistics_before_the_first_guide_question_are_not_coached
     flagged = {f.segment_id for f in report.question_quality}
     assert "s0000" not in flagged  # the same forms in the greeting are small talk
     assert "s0004" in flagged and any(f.kind == "leading" for f in report.question_quality)
+
+
+@pytest.mark.parametrize("say, stacked", [
+    ("Okay, and what does that involve week to week?", False),  # a lead-in, one question
+    ("What languages do you speak, and how would you rate yourself in each?", False),  # about what the first asked
+    ("What did you do in the Reserve, and did any of it carry over?", False),
+    ("What tool did you build it in, who did you share it with, and did the team start using it?", True),  # a list
+    ("What did you change first, and how did the district react?", True),  # two questions
+    ("Why did you leave? And what would you do differently?", True),  # two sentences
+])
+def test_stacked_questions_are_several_questions_not_one_with_its_follow_on(say, stacked):
+    t = Transcript(segments=[Segment(id=segment_id(0), start_s=0.0, speaker="Ivy", role=Role.interviewer, text=say),
+                             Segment(id=segment_id(1), start_s=9.0, speaker="Cal", role=Role.candidate,
+                                     text="Well, it depends on the account and the week.")])
+    assert any(f.kind == "stacked" for f in find_question_quality(t)) is stacked

@@ -487,8 +487,22 @@ def _closed_flag(t: Transcript, seg: Segment, found: tuple[QualityRule, list[str
 
 
 def _question_units(sent: str) -> list[str]:
-    return [p for p in _CLAUSE_SPLIT.split(sent) if p and not re.fullmatch(
-        r"(what|how|why|who|when|where|which|did|do|does|were|was|are|is|have|had|could|would|can)", p, re.I)]
+    """The questions one sentence asks: its ", and what/how/did..." clauses, not counting a lead-in ("Okay, and
+    what does that involve?") or a clause about what the first asked ("What languages do you speak, and how
+    would you rate yourself in each?", "What did you do there, and did any of it carry over?")."""
+    parts = [p for p in _CLAUSE_SPLIT.split(sent) if len(words(p)) >= 3]
+    if len(parts) == 2 and _LIST_COMMA.search(parts[0]):  # "A, B, and C?": a list of questions
+        return _LIST_COMMA.split(parts[0]) + parts[1:]
+    if len(parts) == 2 and _BACK_REFERENCE.search(parts[1]):
+        return parts[:1]
+    return parts
+
+
+_LIST_COMMA = re.compile(r",\s*(?=(?:what|how|why|who|when|where|which|did|do|does|were|was|are|is|have|had|could|"
+                         r"would|can)\b)", re.IGNORECASE)
+# A clause that asks more about what the clause before it named: one question with its follow-on.
+_BACK_REFERENCE = re.compile(r"\b(it|that|them|those|each|either|both|one of them|any of (it|them|that|those))\b"
+                             r"(?!\s+(?:you|your)\b)", re.I)
 
 
 def _stacked_flag(seg: Segment, sents: list[str], stage, qrules: QualityRules) -> Flag | None:
