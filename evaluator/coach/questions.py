@@ -85,7 +85,8 @@ _TAG = re.compile(r"^(right|correct|yes|yeah|no|true|am i right|is that right|is
 # sentence named.
 _FOLLOW_UP = re.compile(
     _LEAD + r"(?:how old (is|are|was|were) (he|she|they|it)|how many (of them|do you have)\b|what (are|were|is|'s) "
-    r"(his|her|their) names?|who (watches|looks after|takes care of|minds|picks up|is watching|covers|will cover|"
+    r"(his|her|their) names?|who(?:'s| is|'ll| will)? (watches|watching|watch|looks after|looking after|look after|"
+    r"takes care of|taking care of|minds|minding|picks up|picking up|is watching|covers|covering|cover|will cover|"
     r"will watch|is covering) (him|her|them)|"
     r"where(?:'s| is| are|'re| was| were| did| do| does)? (it|that|he|she|they|them)\b.*\b(from|born|grow up|"
     r"grew up|raised)|what (does|do|did) (he|she|they) do|when (is|are) (he|she|it|they|the baby) due|"
@@ -238,7 +239,7 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
                 # what the candidate said is what a question refers to only when nothing came between but an
                 # acknowledgement ("Of course, of course. And does he work too?"), not "Travel... Does that work?"
                 just_said = not any(len(words(p)) > _ACK_MAX_WORDS for p in sents[:i])
-                found = _followed_up(text, asked_before, " ".join(said) if just_said else "", rules,
+                found = _followed_up(text, asked_before, said if just_said else [], rules,
                                      match_text(sents[i - 1]) if i else "")
                 if found and i and not any(_topic(r, text) for r in found):
                     quote = [sents[i - 1]] + quote  # "three went on maternity leave. Is that on the horizon for you?"
@@ -248,7 +249,7 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
             if asks:
                 asked_before = found
                 lawful_question = lawful_question or not found
-        if lawful_question or not hits:
+        if lawful_question:  # a statement ("Oh, congratulations!") or a personal question keeps the context
             said = []
         for category, (rule, sents_) in hits.items():
             flags.append(Flag(kind="must_not_ask", rule_id=rule.id, category=category, segment_id=seg.id,
@@ -266,6 +267,7 @@ _REFERS = re.compile(r"\b(that|it|this|they|them|he|him|she|her|those)\b", re.I)
 _ABOUT_THAT_FOR_YOU = re.compile(r"\b(that|this|it)\b[^.?!]*\b(you|your|yourself)\b|\b(you|your)\b[^.?!]*\b(that|this)\b"
                                  r"\s*\?", re.I)
 _REFERS_MAX_WORDS = 12
+_WHO_MINDS = re.compile(r"\bwho(?:'s| is|'ll| will)? (watch|look after|take care of|mind|pick up|cover)\w*", re.I)
 _ACK_MAX_WORDS = 4  # "Of course, of course.", "Totally, sorry.", "Ha, true."
 # The interviewer saying why they asked: the reason is part of the question ("I only ask because...").
 _JUSTIFIES = re.compile(_LEAD + r"(?:(?:of course|totally|sure|no worries|sorry)[,.!]?\s+)*(?:i (?:only |just )?"
@@ -293,17 +295,23 @@ def _asks_about_it(sent: str) -> bool:
     return len(words(text)) <= _FOLLOW_UP_MAX_WORDS and bool(_FOLLOW_UP.match(text) or _ABOUT_IT.match(text))
 
 
-def _followed_up(text: str, asked_before: list[MustNotAskRule], said: str, rules: MustNotAskRules,
+def _followed_up(text: str, asked_before: list[MustNotAskRule], said: list[str], rules: MustNotAskRules,
                  before: str = "") -> list[MustNotAskRule]:
     """The rules a question with no topic of its own follows up: the interviewer's last question's ("Do you have
-    little ones?" ... "Who watches them while you're on the phones?"), what the candidate just said about
-    themselves or their household ("my kids get out at four" -> "Oh, how old are they?"), or what the sentence
-    `before` it in the same turn named, about anyone ("three people went out on maternity leave. So I have to
-    ask, is that on the horizon for you?")."""
+    little ones?" ... "Who watches them while you're on the phones?"), what the candidate said about themselves
+    or their household (`said`, oldest first; the latest turn that names something: "my kids get out at four" ->
+    "Oh, how old are they?"), or what the sentence `before` it in the same turn named, about anyone ("three
+    people went out on maternity leave. So I have to ask, is that on the horizon for you?"). Who minds a child
+    is family status whatever led to it ("I took maternity leave" ... "who's watching her?")."""
     if asked_before and len(words(text)) <= _FOLLOW_UP_MAX_WORDS and _FOLLOW_UP.match(text):
         return asked_before
     if said and _asks_about_it(text):
-        return [rule for rule in rules.rules if _topic(rule, said, named=True)]
+        for turn in reversed(said):
+            found = [rule for rule in rules.rules if _topic(rule, turn, named=True)]
+            if found:
+                if _WHO_MINDS.search(text):
+                    return [r for r in rules.rules if r.category == "family_status"][:1] or found
+                return found
     if before and _ABOUT_THAT_FOR_YOU.search(text) and len(words(text)) <= _REFERS_MAX_WORDS:
         return [rule for rule in rules.rules if _topic(rule, before, anyone=True)]
     return []
