@@ -40,13 +40,15 @@ LABEL_FILES = sorted(DATA.glob("*.labels.yaml"))
 #   Measured blind instead on tests/data/blind_coach2 (test_coach_blind2.py). Stacked questions, changed for
 #   this set's false flags (a lead-in "Okay, and what...", a clause about what the first asked "..., and how
 #   would you rate yourself in each?"), so question quality is no longer blind either: stacked 0.74/0.93 ->
-#   0.93/0.93; question quality 0.89/0.92 -> 0.94/0.92, lawful look-alikes flagged 8 -> 5.
+#   0.93/0.93; question quality 0.89/0.92 -> 0.94/0.92, lawful look-alikes flagged 8 -> 5. Availability and
+#   compliance checks ("Can you work that schedule?", "any convictions related to fraud?") no longer count as
+#   closed questions: question quality 0.97/0.92, lawful flagged 3.
 FLOORS = {
     "must_not_ask": (0.95, 0.92),
     "question_quality": (0.80, 0.88),
 }
-# Lawful look-alikes the coach may flag (latest 0 and 5; a little slack).
-MAX_LAWFUL_HITS = {"must_not_ask": 1, "question_quality": 7}
+# Lawful look-alikes the coach may flag (latest 0 and 3; a little slack).
+MAX_LAWFUL_HITS = {"must_not_ask": 1, "question_quality": 5}
 
 
 def _labels(path: Path) -> dict:
