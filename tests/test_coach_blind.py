@@ -37,7 +37,7 @@ LABEL_FILES = sorted(DATA.glob("*.labels.yaml"))
 #   named; the reason given for a flagged question; "does he work too?" two candidate turns after "my husband";
 #   "the only Black account manager"): must_not_ask 1.00/0.96, lawful flagged 0. The three left are second
 #   labels inside a turn already flagged for that category (one flag a turn and category, its quote has both).
-#   Measured blind instead on tests/data/blind_coach2 (test_coach_blind2.py). Stacked questions, changed for
+#   Measured blind instead on tests/data/blind_coach2 (test_coach_blind_more.py). Stacked questions, changed for
 #   this set's false flags (a lead-in "Okay, and what...", a clause about what the first asked "..., and how
 #   would you rate yourself in each?"), so question quality is no longer blind either: stacked 0.74/0.93 ->
 #   0.93/0.93; question quality 0.89/0.92 -> 0.94/0.92, lawful look-alikes flagged 8 -> 5. Availability and
