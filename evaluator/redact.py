@@ -100,8 +100,8 @@ _NOT_SURNAMES = frozenset("""
     international global digital network networks plan plans tier edition
 """.split())
 # A given name after one of these is a place ("San Diego", "St. Louis", "Fort Worth"), not a person.
-_PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "São", "St", "Saint", "Ste", "Los", "Las", "Port", "Fort", "Mount", "Lake",
-                   "Cape")
+_PLACE_PREFIXES = ("San", "Santa", "Santo", "Sao", "São", "St", "Saint", "Ste", "Los", "Las", "Port", "Fort", "Mount",
+                   "Lake", "Cape")
 _NOT_AFTER_PLACE_PREFIX = "".join(rf"(?<!{p} )" for p in _PLACE_PREFIXES) + r"(?<!St\. )"
 
 
@@ -133,6 +133,7 @@ _GREETINGS = frozenset("hey hi hello hiya dear morning evening afternoon bye goo
 # Only where a sentence starts: mid-sentence the capital makes it a name ("I owe Faith a lot").
 _WORD_USE = re.compile(r"\s+(?:you|we|they|i|it|he|she|there|this|that|these|those|the|a|an|me|us|them|not|your|our)"
                        r"\b", re.I)
+_SENTENCE_END = re.compile(r"(?:^|[.!?]\s+)$")  # searched up to a match: the match starts a sentence
 # Lower-case words inside a surname ("Pieter van der Berg", "Maria de la Cruz"): taken only before a capital.
 _PARTICLES = frozenset("van der den de la le del della da di do dos das du von ter ten bin al el".split())
 
@@ -252,9 +253,9 @@ class Redactor:
                 rx = re.compile(rf"(?<![\w\[]){re.escape(text)}(?![\w\]])", re.I)
             else:  # one word ("Price", "Will"): capitalised or upper case only, so the word itself is kept
                 word = re.escape(text[0].upper() + text[1:])
-                # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned;
-                # a name that is also a word is kept where it is the word ("Will you", "Hope that helps")
+                # not a place named after a saint ("San Diego", "St. Paul") when a Diego or a Paul was mentioned
                 rx = re.compile(rf"(?<![\w\[]){_NOT_AFTER_PLACE_PREFIX}(?:{word}|{re.escape(text.upper())})(?![\w\]])")
+            # a name that is also a word is kept where it is the word ("Will you", "Hope that helps"): see redact()
             self._names.append((rx, tag, " " not in text and _folded(text) in name_list("given_names_ambiguous.txt")))
 
     @classmethod
@@ -291,7 +292,7 @@ class Redactor:
         text = self._sub(_PHONE7, "PHONE", text, group=1)
         for rx, tag, also_word in self._names:
             def repl(m: re.Match, tag=tag, also_word=also_word) -> str:
-                if also_word and _WORD_USE.match(m.string, m.end()) and re.search(r"(?:^|[.!?]\s+)$", m.string[:m.start()]):
+                if also_word and _WORD_USE.match(m.string, m.end()) and _SENTENCE_END.search(m.string, 0, m.start()):
                     return m.group(0)  # the word: "Will you...", "Hope that helps."
                 self.back.setdefault(tag, m.group(0))
                 return tag

@@ -113,7 +113,8 @@ _PARTNER_OF = frozenset("your you a the any or and my his her their our life dom
 _BUSINESS_HEAD = re.compile(
     # not a person's role: "the only Black account manager", "a Muslim sales rep"
     r"^\W*(?![\w-]+\s+(managers?|executives?|reps?|representatives?|leads?|directors?|specialists?|persons?|people|"
-    r"members?|wom[ae]n|m[ae]n|guys?)\b)(software|industry|market|markets|sector|space|business|businesses|vertical|product|products|platform|"
+    r"members?|wom[ae]n|m[ae]n|guys?)\b)"
+    r"(software|industry|market|markets|sector|space|business|businesses|vertical|product|products|platform|"
     r"app|apps|solution|solutions|provider|providers|operator|operators|chain|chains|program|programs|center|"
     r"centers|centre|centres|facility|facilities|franchise|franchises|compan(y|ies)|customers?|clients?|accounts?|"
     r"owners?|directors?|staff|workers|teachers|benefits?|polic(y|ies)|coverage|insurance|communit(y|ies)|"
@@ -225,9 +226,7 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
             nxt = sents[i + 1] if i + 1 < len(sents) else None
             text = match_text(sent)
             if asked_before and _JUSTIFIES.match(text):  # "I only ask because...": part of what was asked
-                for rule in [r for r in rules.rules if _topic(r, text, anyone=True)] or asked_before:
-                    entry = hits.setdefault(rule.category, (rule, []))
-                    entry[1].extend(q for q in [sent] if q not in entry[1])
+                _add_hits(hits, [r for r in rules.rules if _topic(r, text, anyone=True)] or asked_before, [sent])
                 continue
             asks = _asks(sent, nxt)
             follow_up = not asks and nxt is not None and nxt.rstrip().endswith("?") and _asks_about_it(nxt)
@@ -243,9 +242,7 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
                                      match_text(sents[i - 1]) if i else "")
                 if found and i and not any(_topic(r, text) for r in found):
                     quote = [sents[i - 1]] + quote  # "three went on maternity leave. Is that on the horizon for you?"
-            for rule in found:
-                entry = hits.setdefault(rule.category, (rule, []))
-                entry[1].extend(q for q in quote if q not in entry[1])
+            _add_hits(hits, found, quote)
             if asks:
                 asked_before = found
                 lawful_question = lawful_question or not found
@@ -259,21 +256,29 @@ def find_must_not_ask(t: Transcript, rules: MustNotAskRules | None = None) -> li
     return flags
 
 
+def _add_hits(hits: dict[str, tuple[MustNotAskRule, list[str]]], found: list[MustNotAskRule],
+              quote: list[str]) -> None:
+    """Record `quote` under each found rule's category: one flag a turn and category, its sentences once each."""
+    for rule in found:
+        entry = hits.setdefault(rule.category, (rule, []))
+        entry[1].extend(q for q in quote if q not in entry[1])
+
+
 # A question about something named before: "Is that Irish?", "does he work too?", "how old are they?".
 _ABOUT_IT = re.compile(_LEAD + r"(?:(is|was|are|were|does|did|do|will|would) (that|it|this|he|she|they)\b)", re.I)
 _REFERS = re.compile(r"\b(that|it|this|they|them|he|him|she|her|those)\b", re.I)
 # A question that puts what was just named to the candidate: "is that on the horizon for you?", "would that be
 # you too?", "is that something you're planning?"
-_ABOUT_THAT_FOR_YOU = re.compile(r"\b(that|this|it)\b[^.?!]*\b(you|your|yourself)\b|\b(you|your)\b[^.?!]*\b(that|this)\b"
-                                 r"\s*\?", re.I)
+_ABOUT_THAT_FOR_YOU = re.compile(r"\b(that|this|it)\b[^.?!]*\b(you|your|yourself)\b|"
+                                 r"\b(you|your)\b[^.?!]*\b(that|this)\b\s*\?", re.I)
 _REFERS_MAX_WORDS = 12
 _WHO_MINDS = re.compile(r"\bwho(?:'s| is|'ll| will)? (watch|look after|take care of|mind|pick up|cover)\w*", re.I)
 _ACK_MAX_WORDS = 4  # "Of course, of course.", "Totally, sorry.", "Ha, true."
 # The interviewer saying why they asked: the reason is part of the question ("I only ask because...").
 _JUSTIFIES = re.compile(_LEAD + r"(?:(?:of course|totally|sure|no worries|sorry)[,.!]?\s+)*(?:i (?:only |just )?"
                         r"(?:ask|asked|bring (?:it|this|that) up|mention (?:it|this|that))|i'?m (?:only |just )?asking|"
-                        r"the (?:only )?reason i(?:'m)? ask(?:ing)?(?: is)?|it'?s on my mind) (?:because|since|as|'cause|cause)\b",
-                        re.I)
+                        r"the (?:only )?reason i(?:'m)? ask(?:ing)?(?: is)?|it'?s on my mind) "
+                        r"(?:because|since|as|'cause|cause)\b", re.I)
 _ELLIPTICAL_WORDS = 6
 _FIRST_PERSON = [(re.compile(p, re.I), r) for p, r in (
     (r"\bI'm\b", "you're"), (r"\bI've\b", "you've"), (r"\bI'd\b", "you'd"), (r"\bI'll\b", "you'll"),

@@ -24,8 +24,9 @@ _PAGE_REMEDIES = {
 }
 _STAGE_CHOICES = "; stages by match: "
 # A hint in command-line words with no remedy to say it otherwise: an option, or a command to run.
-_CLI_WORDS = re.compile(r"--\w|`(?:interview-eval|review|evaluate|transcribe|guides)\b|\breview \S")
-_CLI_ASIDE = re.compile(r"\s*\([^()]*`(?:interview-eval|review|evaluate|transcribe|guides)\b[^()]*\)")
+_COMMAND = r"`(?:interview-eval|review|evaluate|transcribe|guides)\b"
+_CLI_WORDS = re.compile(rf"--\w|{_COMMAND}|\breview \S")
+_CLI_ASIDE = re.compile(rf"\s*\([^()]*{_COMMAND}[^()]*\)")
 
 
 def web_message(exc) -> str:
